@@ -1,0 +1,346 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { ConfigError } from './config-error.js';
+import { resolveSecretKey } from './secret.js';
+
+export { ConfigError } from './config-error.js';
+
+type Parser<T> = (raw: string, key: string) => T;
+
+interface Setting<T> {
+  /** Value when the variable is unset or empty; `undefined` means "no value". */
+  default: T;
+  /** Shown in the README, `.env.example` and error messages. */
+  description: string;
+  parse: Parser<T>;
+  /** Human form of the default, for docs, when it differs from String(default). */
+  defaultLabel?: string;
+}
+
+const fail = (key: string, expected: string, raw: string): never => {
+  throw new ConfigError(`${key} must be ${expected} (got ${JSON.stringify(raw)})`);
+};
+
+const str: Parser<string> = (raw) => raw;
+
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw, key) => {
+    const n = Number(raw.trim());
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      return fail(key, `an integer from ${min} to ${max}`, raw);
+    }
+    return n;
+  };
+
+const TRUE = new Set(['1', 'true', 'yes', 'on', 't', 'y']);
+const FALSE = new Set(['0', 'false', 'no', 'off', 'f', 'n']);
+const bool: Parser<boolean> = (raw, key) => {
+  const v = raw.trim().toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  return fail(key, 'a boolean (true/false, 1/0, yes/no, on/off)', raw);
+};
+
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw, key) => {
+    const v = raw.trim().toLowerCase() as T;
+    return values.includes(v) ? v : fail(key, `one of ${values.join(', ')}`, raw);
+  };
+
+/** A comma-separated list or a JSON array of strings (pydantic-settings accepted both). */
+const list: Parser<string[]> = (raw, key) => {
+  const text = raw.trim();
+  if (text.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return fail(key, 'a JSON array of strings or a comma-separated list', raw);
+    }
+    if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'string')) {
+      return fail(key, 'a JSON array of strings or a comma-separated list', raw);
+    }
+    return parsed.map((v: string) => v.trim()).filter(Boolean);
+  }
+  return text
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+};
+
+const origins: Parser<string[]> = (raw, key) =>
+  list(raw, key).map((origin) => {
+    if (origin === '*') return origin;
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      return fail(key, 'a list of origins such as https://app.example.com', origin);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return fail(key, 'a list of http(s) origins', origin);
+    }
+    return url.origin;
+  });
+
+/**
+ * Accepts the FastAPI service's SQLAlchemy URLs (`postgresql+asyncpg://`) and hands node-postgres
+ * a plain `postgresql://` URL.
+ */
+const databaseUrl: Parser<string | undefined> = (raw, key) => {
+  const text = raw.trim();
+  const match = /^(postgres|postgresql)(\+[a-z0-9]+)?:\/\//i.exec(text);
+  if (!match) return fail(key, 'a PostgreSQL URL (postgresql://user:pass@host:5432/db)', '<redacted>');
+  const normalised = `postgresql://${text.slice(match[0].length)}`;
+  try {
+    const url = new URL(normalised);
+    if (!url.hostname && !url.searchParams.get('host')) throw new Error('no host');
+  } catch {
+    return fail(key, 'a PostgreSQL URL (postgresql://user:pass@host:5432/db)', '<redacted>');
+  }
+  return normalised;
+};
+
+const redisUrl: Parser<string | undefined> = (raw, key) => {
+  const text = raw.trim();
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new Error('scheme');
+  } catch {
+    return fail(key, 'a Redis URL (redis://host:6379/0)', '<redacted>');
+  }
+  return text;
+};
+
+const optional =
+  <T>(parse: Parser<T>): Parser<T | undefined> =>
+  (raw, key) =>
+    parse(raw, key);
+
+const logLevel = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent');
+
+const apiPrefix: Parser<string> = (raw, key) => {
+  const text = raw.trim().replace(/\/+$/, '');
+  if (!/^\/[A-Za-z0-9._~/-]*$/.test(text)) fail(key, 'a path starting with / such as /api/v1', raw);
+  return text;
+};
+
+/** Every setting the service reads, with its default and meaning. The README table mirrors this. */
+export const settings = {
+  PROJECT_NAME: { default: 'EnergyExe Core Backend', description: 'Name shown in the API docs.', parse: str },
+  ENVIRONMENT: {
+    default: 'development' as const,
+    description: 'development, production or test. Production refuses a missing or short SECRET_KEY.',
+    parse: oneOf('development', 'production', 'test'),
+  },
+  DEBUG: { default: false, description: 'Debug mode: enables the docs by default and debug logging.', parse: bool },
+  DOCS_ENABLED: {
+    default: undefined,
+    defaultLabel: 'value of DEBUG',
+    description: 'Serve /docs, /redoc and the OpenAPI document.',
+    parse: optional(bool),
+  },
+  API_V1_STR: { default: '/api/v1', description: 'Prefix of every API route.', parse: apiPrefix },
+  HOST: { default: '0.0.0.0', description: 'Address the HTTP server listens on.', parse: str },
+  PORT: { default: 8000, description: 'Port the HTTP server listens on.', parse: int(0, 65535) },
+  LOG_LEVEL: {
+    default: 'info',
+    description: 'fatal, error, warn, info, debug, trace or silent.',
+    parse: logLevel,
+  },
+  SECRET_KEY: {
+    default: undefined,
+    defaultLabel: 'generated and kept in DATA_DIR (not in production)',
+    description: 'HS256 signing key for access tokens; at least 32 characters in production.',
+    parse: optional(str),
+  },
+  ACCESS_TOKEN_EXPIRE_MINUTES: {
+    default: 30,
+    description: 'Lifetime of an access token.',
+    parse: int(1, 60 * 24 * 365),
+  },
+  ALLOWED_HOSTS: {
+    default: ['*'],
+    defaultLabel: '*',
+    description: 'Host header values accepted (comma list or JSON array; *.example.com wildcards; * = any).',
+    parse: list,
+  },
+  BACKEND_CORS_ORIGINS: {
+    default: [] as string[],
+    defaultLabel: '(none)',
+    description: 'Origins allowed by CORS (comma list or JSON array). Others never get CORS headers.',
+    parse: origins,
+  },
+  DATABASE_URL: {
+    default: undefined,
+    defaultLabel: '(unset: embedded PostgreSQL in DATA_DIR)',
+    description: 'PostgreSQL URL; postgresql://, postgres:// and postgresql+asyncpg:// are accepted.',
+    parse: databaseUrl,
+  },
+  DB_POOL_SIZE: { default: 5, description: 'Base size of the PostgreSQL connection pool.', parse: int(1, 1000) },
+  DB_MAX_OVERFLOW: {
+    default: 10,
+    description: 'Extra connections above DB_POOL_SIZE under load (pool max = size + overflow).',
+    parse: int(0, 1000),
+  },
+  DB_ECHO: { default: false, description: 'Log every SQL statement at debug level.', parse: bool },
+  MIGRATE_ON_START: {
+    default: undefined,
+    defaultLabel: 'true on the embedded database, false with DATABASE_URL',
+    description: 'Apply pending migrations when the server starts.',
+    parse: optional(bool),
+  },
+  DATA_DIR: {
+    default: './.data',
+    description: 'Folder of the embedded database and the generated development secret.',
+    parse: str,
+  },
+  REDIS_URL: {
+    default: undefined,
+    defaultLabel: '(unset)',
+    description: 'Redis URL; when set, rate-limit counters are shared through it by every process.',
+    parse: optional(redisUrl),
+  },
+  RATE_LIMIT_LOGIN_PER_MINUTE: {
+    default: 30,
+    description: 'Login, token and register attempts allowed per client IP per minute (0 = no limit).',
+    parse: int(0, 1_000_000),
+  },
+  TRUST_PROXY: {
+    default: false,
+    description: 'Trust X-Forwarded-* headers (set when behind a reverse proxy).',
+    parse: bool,
+  },
+  SMTP_HOST: { default: undefined, defaultLabel: '(unset)', description: 'SMTP server host.', parse: optional(str) },
+  SMTP_PORT: { default: 587, description: 'SMTP server port.', parse: int(1, 65535) },
+  SMTP_USER: { default: undefined, defaultLabel: '(unset)', description: 'SMTP user name.', parse: optional(str) },
+  SMTP_PASSWORD: {
+    default: undefined,
+    defaultLabel: '(unset)',
+    description: 'SMTP password.',
+    parse: optional(str),
+  },
+  SMTP_TLS: { default: true, description: 'Use STARTTLS (or TLS on port 465).', parse: bool },
+  EMAILS_FROM_EMAIL: {
+    default: undefined,
+    defaultLabel: '(unset)',
+    description: 'Sender address of outgoing email.',
+    parse: optional(str),
+  },
+  EMAILS_FROM_NAME: {
+    default: undefined,
+    defaultLabel: 'PROJECT_NAME',
+    description: 'Sender name of outgoing email.',
+    parse: optional(str),
+  },
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof settings;
+type Parsed = { [K in keyof Settings]: ReturnType<Settings[K]['parse']> | Settings[K]['default'] };
+
+export interface Config {
+  projectName: string;
+  version: string;
+  environment: 'development' | 'production' | 'test';
+  debug: boolean;
+  docsEnabled: boolean;
+  apiPrefix: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  secretKey: string;
+  accessTokenExpireMinutes: number;
+  allowedHosts: string[];
+  corsOrigins: string[];
+  databaseUrl: string | undefined;
+  dbPoolMax: number;
+  dbEcho: boolean;
+  migrateOnStart: boolean;
+  dataDir: string;
+  redisUrl: string | undefined;
+  rateLimitLoginPerMinute: number;
+  trustProxy: boolean;
+  smtp: {
+    host: string | undefined;
+    port: number;
+    user: string | undefined;
+    password: string | undefined;
+    tls: boolean;
+    fromEmail: string | undefined;
+    fromName: string;
+  };
+}
+
+function readPackageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/** Reads `.env` from the working directory; real environment variables win over it. */
+export function readDotEnv(cwd = process.cwd()): Record<string, string> {
+  const path = resolve(cwd, '.env');
+  if (!existsSync(path)) return {};
+  try {
+    return parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+  } catch (error) {
+    throw new ConfigError(`.env could not be read: ${(error as Error).message}`);
+  }
+}
+
+function parseSettings(env: Record<string, string | undefined>): Parsed {
+  const out: Record<string, unknown> = {};
+  for (const [key, setting] of Object.entries(settings) as [string, Setting<unknown>][]) {
+    const raw = env[key];
+    out[key] = raw === undefined || raw.trim() === '' ? setting.default : setting.parse(raw, key);
+  }
+  return out as Parsed;
+}
+
+/**
+ * Validates the whole configuration once, failing fast with the variable's name.
+ * `env` defaults to `.env` overlaid with `process.env`; pass an object to stay pure (tests, CLI).
+ */
+export function loadConfig(env: Record<string, string | undefined> = { ...readDotEnv(), ...process.env }): Config {
+  const s = parseSettings(env);
+  const dataDir = resolve(s.DATA_DIR);
+  const production = s.ENVIRONMENT === 'production';
+  const secretKey = resolveSecretKey({ secretKey: s.SECRET_KEY, production, dataDir });
+
+  return {
+    projectName: s.PROJECT_NAME,
+    version: readPackageVersion(),
+    environment: s.ENVIRONMENT,
+    debug: s.DEBUG,
+    docsEnabled: s.DOCS_ENABLED ?? s.DEBUG,
+    apiPrefix: s.API_V1_STR,
+    host: s.HOST,
+    port: s.PORT,
+    logLevel: env.LOG_LEVEL ? s.LOG_LEVEL : s.DEBUG ? 'debug' : s.LOG_LEVEL,
+    secretKey,
+    accessTokenExpireMinutes: s.ACCESS_TOKEN_EXPIRE_MINUTES,
+    allowedHosts: s.ALLOWED_HOSTS,
+    corsOrigins: s.BACKEND_CORS_ORIGINS,
+    databaseUrl: s.DATABASE_URL,
+    dbPoolMax: s.DB_POOL_SIZE + s.DB_MAX_OVERFLOW,
+    dbEcho: s.DB_ECHO,
+    migrateOnStart: s.MIGRATE_ON_START ?? s.DATABASE_URL === undefined,
+    dataDir,
+    redisUrl: s.REDIS_URL,
+    rateLimitLoginPerMinute: s.RATE_LIMIT_LOGIN_PER_MINUTE,
+    trustProxy: s.TRUST_PROXY,
+    smtp: {
+      host: s.SMTP_HOST,
+      port: s.SMTP_PORT,
+      user: s.SMTP_USER,
+      password: s.SMTP_PASSWORD,
+      tls: s.SMTP_TLS,
+      fromEmail: s.EMAILS_FROM_EMAIL,
+      fromName: s.EMAILS_FROM_NAME ?? s.PROJECT_NAME,
+    },
+  };
+}

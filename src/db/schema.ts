@@ -1,0 +1,1 @@
+export { users } from '../modules/users/users.table.js';

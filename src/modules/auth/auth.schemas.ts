@@ -1,0 +1,45 @@
+import { type Static, Type } from 'typebox';
+import { EmailField, NameField, PasswordField, UsernameField } from '../users/users.schemas.js';
+
+export const RegisterBody = Type.Object(
+  {
+    email: EmailField,
+    username: UsernameField,
+    password: PasswordField,
+    first_name: Type.Optional(NameField),
+    last_name: Type.Optional(NameField),
+  },
+  { title: 'UserCreate', additionalProperties: false },
+);
+export type RegisterBody = Static<typeof RegisterBody>;
+
+// Login never rejects by length rules a password that may predate them; it only bounds the work.
+const loginFields = {
+  username: Type.String({ minLength: 1, maxLength: 255, description: 'Username or email.', examples: ['alice'] }),
+  password: Type.String({ minLength: 1, maxLength: 1024, examples: ['correct-horse-battery'] }),
+};
+
+export const LoginBody = Type.Object(loginFields, { title: 'LoginRequest', additionalProperties: false });
+export type LoginBody = Static<typeof LoginBody>;
+
+/** OAuth2 password grant form (RFC 6749 §4.3), as Swagger UI's "Authorize" dialog sends it. */
+export const TokenForm = Type.Object(
+  {
+    ...loginFields,
+    grant_type: Type.Optional(Type.String({ pattern: '^password$' })),
+    scope: Type.Optional(Type.String({ maxLength: 1024 })),
+    client_id: Type.Optional(Type.String({ maxLength: 1024 })),
+    client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { title: 'OAuth2PasswordRequestForm', additionalProperties: false },
+);
+export type TokenForm = Static<typeof TokenForm>;
+
+export const TokenResponse = Type.Object(
+  {
+    access_token: Type.String({ examples: ['eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...'] }),
+    token_type: Type.Literal('bearer'),
+    expires_in: Type.Integer({ description: 'Seconds until the access token expires.', examples: [1800] }),
+  },
+  { title: 'Token' },
+);

@@ -1,0 +1,22 @@
+import { Type } from 'typebox';
+
+export const RootResponse = Type.Object(
+  {
+    message: Type.String({ examples: ['EnergyExe Core Backend API'] }),
+    version: Type.String({ examples: ['1.0.0'] }),
+    status: Type.Literal('healthy'),
+  },
+  { title: 'Root' },
+);
+
+export const LivenessResponse = Type.Object({ status: Type.Literal('healthy') }, { title: 'Liveness' });
+
+const Checks = Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), {
+  examples: [{ database: 'ok' }],
+});
+
+export const ReadyResponse = Type.Object({ status: Type.Literal('ready'), checks: Checks }, { title: 'Ready' });
+export const NotReadyResponse = Type.Object(
+  { status: Type.Literal('unavailable'), checks: Checks },
+  { title: 'NotReady' },
+);

@@ -1,0 +1,113 @@
+import { asc, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { uniqueViolation } from '../../db/errors.js';
+import { usersErrors } from './users.errors.js';
+import { type NewUserRow, type UserRow, users } from './users.table.js';
+
+export type UserPatch = Partial<
+  Pick<NewUserRow, 'email' | 'username' | 'hashedPassword' | 'firstName' | 'lastName' | 'isActive' | 'isSuperuser'>
+>;
+
+export interface ListUsersQuery {
+  skip: number;
+  limit: number;
+  search?: string | undefined;
+}
+
+/** Turns a unique violation into the conflict the client can act on; anything else passes through. */
+function mapConflict(error: unknown): never {
+  const constraint = uniqueViolation(error);
+  if (constraint !== undefined) {
+    throw constraint.includes('username') ? usersErrors.usernameTaken() : usersErrors.emailTaken();
+  }
+  throw error;
+}
+
+const escapeLike = (term: string) => term.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export function createUsersRepository(db: Database) {
+  const byId = db
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder('id')))
+    .prepare('users_by_id');
+
+  function searchFilter(search: string | undefined): SQL | undefined {
+    if (!search) return undefined;
+    const pattern = `%${escapeLike(search)}%`;
+    return or(
+      ilike(users.username, pattern),
+      ilike(users.email, pattern),
+      ilike(users.firstName, pattern),
+      ilike(users.lastName, pattern),
+    );
+  }
+
+  return {
+    async findById(id: number): Promise<UserRow | undefined> {
+      const [row] = await byId.execute({ id });
+      return row;
+    },
+
+    async getByIdOrThrow(id: number): Promise<UserRow> {
+      const [row] = await byId.execute({ id });
+      if (!row) throw usersErrors.notFound();
+      return row;
+    },
+
+    /** `login` is a username or an email, both compared case-insensitively (usernames cannot hold '@'). */
+    async findByLogin(login: string): Promise<UserRow | undefined> {
+      const value = login.trim().toLowerCase();
+      const column = value.includes('@') ? users.email : users.username;
+      const [row] = await db.select().from(users).where(sql`lower(${column}) = ${value}`).limit(1);
+      return row;
+    },
+
+    async create(values: NewUserRow): Promise<UserRow> {
+      try {
+        const [row] = await db.insert(users).values(values).returning();
+        return row as UserRow;
+      } catch (error) {
+        return mapConflict(error);
+      }
+    },
+
+    async update(id: number, patch: UserPatch): Promise<UserRow | undefined> {
+      try {
+        const [row] = await db
+          .update(users)
+          .set({ ...patch, updatedAt: sql`now()` })
+          .where(eq(users.id, id))
+          .returning();
+        return row;
+      } catch (error) {
+        return mapConflict(error);
+      }
+    },
+
+    /** A hash upgrade after login is not an edit of the account, so `updated_at` stays. */
+    async replacePasswordHash(id: number, hashedPassword: string): Promise<void> {
+      await db.update(users).set({ hashedPassword }).where(eq(users.id, id));
+    },
+
+    async delete(id: number): Promise<boolean> {
+      const rows = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
+      return rows.length > 0;
+    },
+
+    async list(query: ListUsersQuery): Promise<{ items: UserRow[]; total: number }> {
+      const where = searchFilter(query.search);
+      const [items, totals] = await Promise.all([
+        db.select().from(users).where(where).orderBy(asc(users.id)).offset(query.skip).limit(query.limit),
+        db.select({ total: count() }).from(users).where(where),
+      ]);
+      return { items, total: totals[0]?.total ?? 0 };
+    },
+
+    listSuperusers(): Promise<UserRow[]> {
+      return db.select().from(users).where(eq(users.isSuperuser, true)).orderBy(asc(users.id));
+    },
+  };
+}
+
+export type UsersRepository = ReturnType<typeof createUsersRepository>;

@@ -1,0 +1,120 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ErrorResponse } from '../../shared/schemas.js';
+import { createUsersRepository } from './users.repository.js';
+import {
+  ListUsersQuery,
+  MessageResponse,
+  toUserResponse,
+  User,
+  UserIdParams,
+  UserList,
+  UserUpdate,
+  UserUpdateMe,
+} from './users.schemas.js';
+import { createUsersService } from './users.service.js';
+
+const security: Record<string, string[]>[] = [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }];
+const authErrors = { 401: ErrorResponse, 422: ErrorResponse };
+const adminErrors = { ...authErrors, 403: ErrorResponse };
+
+export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const users = createUsersService({
+    usersRepository: createUsersRepository(app.db),
+    passwordHasher: app.passwordHasher,
+  });
+
+  app.get(
+    '/me',
+    {
+      onRequest: [app.authenticate],
+      schema: { tags: ['users'], summary: 'The current user', security, response: { 200: User, ...authErrors } },
+    },
+    async (request) => toUserResponse(request.user),
+  );
+
+  app.put(
+    '/me',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        tags: ['users'],
+        summary: 'Update the current user',
+        description: 'Partial update. Changing `password` requires `current_password`.',
+        security,
+        body: UserUpdateMe,
+        response: { 200: User, 400: ErrorResponse, 409: ErrorResponse, ...authErrors },
+      },
+    },
+    async (request) => toUserResponse(await users.updateMe(request.user, request.body)),
+  );
+
+  app.get(
+    '/',
+    {
+      onRequest: [app.authenticate, app.requireSuperuser],
+      schema: {
+        tags: ['users'],
+        summary: 'List users (superuser)',
+        description: 'Ordered by id. The total number of matching users is in the `X-Total-Count` header.',
+        security,
+        querystring: ListUsersQuery,
+        response: { 200: UserList, ...adminErrors },
+      },
+    },
+    async (request, reply) => {
+      const { items, total } = await users.list(request.query);
+      reply.header('x-total-count', String(total));
+      return items.map(toUserResponse);
+    },
+  );
+
+  app.get(
+    '/:user_id',
+    {
+      onRequest: [app.authenticate, app.requireSuperuser],
+      schema: {
+        tags: ['users'],
+        summary: 'Get a user (superuser)',
+        security,
+        params: UserIdParams,
+        response: { 200: User, 404: ErrorResponse, ...adminErrors },
+      },
+    },
+    async (request) => toUserResponse(await users.getById(request.params.user_id)),
+  );
+
+  app.put(
+    '/:user_id',
+    {
+      onRequest: [app.authenticate, app.requireSuperuser],
+      schema: {
+        tags: ['users'],
+        summary: 'Update a user (superuser)',
+        description: 'Partial update, including `is_active`, `is_superuser` and `password`.',
+        security,
+        params: UserIdParams,
+        body: UserUpdate,
+        response: { 200: User, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...adminErrors },
+      },
+    },
+    async (request) => toUserResponse(await users.update(request.user, request.params.user_id, request.body)),
+  );
+
+  app.delete(
+    '/:user_id',
+    {
+      onRequest: [app.authenticate, app.requireSuperuser],
+      schema: {
+        tags: ['users'],
+        summary: 'Delete a user (superuser)',
+        security,
+        params: UserIdParams,
+        response: { 200: MessageResponse, 400: ErrorResponse, 404: ErrorResponse, ...adminErrors },
+      },
+    },
+    async (request) => {
+      await users.delete(request.user, request.params.user_id);
+      return { message: 'User deleted successfully' };
+    },
+  );
+};

@@ -1,0 +1,106 @@
+import { type Static, Type } from 'typebox';
+import type { UserRow } from './users.table.js';
+
+/**
+ * Field rules shared by every request shape. `transform` (ajv-keywords) trims and lower-cases an email
+ * before `format` checks it, so " Alice@Example.COM " is accepted and stored as "alice@example.com".
+ */
+export const EmailField = Type.String({
+  transform: ['trim', 'toLowerCase'],
+  format: 'email',
+  maxLength: 255,
+  examples: ['alice@example.com'],
+});
+export const UsernameField = Type.String({
+  minLength: 3,
+  maxLength: 100,
+  pattern: '^[A-Za-z0-9_.-]+$',
+  description: '3 to 100 letters, digits, `_`, `.` or `-`; unique regardless of case.',
+  examples: ['alice'],
+});
+export const PasswordField = Type.String({
+  minLength: 8,
+  maxLength: 128,
+  description: '8 to 128 characters; every character counts.',
+  examples: ['correct-horse-battery'],
+});
+export const NameField = Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 100, examples: ['Alice'] });
+
+export const User = Type.Object(
+  {
+    id: Type.Integer({ examples: [1] }),
+    email: Type.String({ format: 'email', examples: ['alice@example.com'] }),
+    username: Type.String({ examples: ['alice'] }),
+    first_name: Type.Unsafe<string | null>({ type: ['string', 'null'], examples: ['Alice'] }),
+    last_name: Type.Unsafe<string | null>({ type: ['string', 'null'], examples: ['Smith'] }),
+    is_active: Type.Boolean(),
+    is_superuser: Type.Boolean(),
+    created_at: Type.String({ format: 'date-time', examples: ['2026-01-01T12:00:00.000Z'] }),
+    updated_at: Type.String({ format: 'date-time', examples: ['2026-01-01T12:00:00.000Z'] }),
+  },
+  { title: 'User', additionalProperties: false },
+);
+export type User = Static<typeof User>;
+
+export const UserList = Type.Array(User, { title: 'UserList' });
+
+const ownFields = {
+  email: Type.Optional(EmailField),
+  username: Type.Optional(UsernameField),
+  first_name: Type.Optional(NameField),
+  last_name: Type.Optional(NameField),
+  password: Type.Optional(PasswordField),
+};
+
+export const UserUpdateMe = Type.Object(
+  {
+    ...ownFields,
+    current_password: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1024, description: 'Required together with `password`.' }),
+    ),
+  },
+  { title: 'UserUpdateMe', additionalProperties: false },
+);
+export type UserUpdateMe = Static<typeof UserUpdateMe>;
+
+export const UserUpdate = Type.Object(
+  { ...ownFields, is_active: Type.Optional(Type.Boolean()), is_superuser: Type.Optional(Type.Boolean()) },
+  { title: 'UserUpdate', additionalProperties: false },
+);
+export type UserUpdate = Static<typeof UserUpdate>;
+
+export const UserIdParams = Type.Object({
+  user_id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'User id.' }),
+});
+
+export const ListUsersQuery = Type.Object({
+  skip: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0 }),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  search: Type.Optional(
+    Type.String({
+      maxLength: 255,
+      description: 'Case-insensitive substring of username, email, first or last name.',
+    }),
+  ),
+});
+export type ListUsersQuery = Static<typeof ListUsersQuery>;
+
+export const MessageResponse = Type.Object(
+  { message: Type.String({ examples: ['User deleted successfully'] }) },
+  { title: 'Message' },
+);
+
+/** The only way a user leaves the service: listed fields, never the password hash. */
+export function toUserResponse(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    username: row.username,
+    first_name: row.firstName,
+    last_name: row.lastName,
+    is_active: row.isActive,
+    is_superuser: row.isSuperuser,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}

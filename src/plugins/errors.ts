@@ -1,0 +1,149 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { AppError, type ErrorDetail, errors } from '../shared/errors.js';
+
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+const LOCATION: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'header' };
+
+const DETAIL_TYPE: Record<string, string> = {
+  required: 'missing',
+  additionalProperties: 'extra_forbidden',
+  minLength: 'string_too_short',
+  maxLength: 'string_too_long',
+  pattern: 'string_pattern_mismatch',
+  format: 'value_error',
+  type: 'type_error',
+  minimum: 'greater_than_equal',
+  maximum: 'less_than_equal',
+  exclusiveMinimum: 'greater_than',
+  exclusiveMaximum: 'less_than',
+  enum: 'enum',
+  const: 'literal_error',
+};
+
+function decodePointer(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+/** Ajv's errors in the FastAPI shape: one entry per failing field, with where it is and why. */
+export function toValidationDetails(validation: AjvError[], context: string | undefined): ErrorDetail[] {
+  const root = LOCATION[context ?? 'body'] ?? context ?? 'body';
+  const seen = new Set<string>();
+  const details: ErrorDetail[] = [];
+  for (const e of validation) {
+    const loc: (string | number)[] = [root, ...decodePointer(e.instancePath)];
+    let msg = e.message ?? 'is invalid';
+    if (e.keyword === 'required') {
+      loc.push(String(e.params.missingProperty));
+      msg = 'Field required';
+    } else if (e.keyword === 'additionalProperties') {
+      loc.push(String(e.params.additionalProperty));
+      msg = 'Extra inputs are not permitted';
+    } else if (e.keyword === 'format' && e.params.format === 'email') {
+      msg = 'value is not a valid email address';
+    }
+    const key = `${loc.join('.')}|${e.keyword}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    details.push({ loc, msg, type: DETAIL_TYPE[e.keyword] ?? e.keyword });
+  }
+  return details;
+}
+
+/** Maps anything thrown in a request to the one AppError the envelope is built from. */
+export function toAppError(error: FastifyError | Error): AppError {
+  if (error instanceof AppError) return error;
+  const fe = error as FastifyError & { validation?: AjvError[] };
+  if (fe.validation) return errors.validation(toValidationDetails(fe.validation, fe.validationContext));
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.payloadTooLarge(1_048_576);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType(undefined);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.validation([{ loc: ['body'], msg: 'Request body is empty', type: 'missing' }]);
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return errors.validation([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }]);
+  }
+  if (error instanceof SyntaxError || fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+    return errors.validation([{ loc: ['body'], msg: 'JSON decode error', type: 'json_invalid' }]);
+  }
+  if (fe.statusCode === 429) return errors.rateLimited(60);
+  if (isDatabaseUnavailable(error)) return errors.serviceUnavailable('The database is unavailable, try again later');
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    // Fastify's own client errors (bad URL encoding, ...): their messages are safe and useful.
+    return new AppError('BadRequestError', 'request.bad_request', fe.message);
+  }
+  return errors.internal();
+}
+
+function send(request: FastifyRequest, reply: FastifyReply, error: AppError) {
+  reply.code(error.statusCode).headers(error.headers);
+  reply.type('application/json; charset=utf-8');
+  return reply.send({
+    error: {
+      type: error.type,
+      code: error.code,
+      message: error.message,
+      request_id: request.id,
+      ...(error.details ? { details: error.details } : {}),
+    },
+  });
+}
+
+/**
+ * The one place errors become responses: every non-2xx answer is the contract's envelope. Unknown paths
+ * answer 404 and known paths with the wrong method 405, for which a router of every registered route
+ * is kept (Fastify itself answers 404 for both).
+ */
+export const errorsPlugin = fp<{ bodyLimit: number }>(
+  async (app, { bodyLimit }) => {
+    const known = FindMyWay({ ignoreTrailingSlash: true, ignoreDuplicateSlashes: true });
+    const methods = new Set<HTTPMethod>();
+    app.addHook('onRoute', (route) => {
+      // Catch-all routes (CORS preflight's `OPTIONS *`) would make every unknown path look known.
+      if (route.url.includes('*')) return;
+      for (const method of [route.method].flat() as HTTPMethod[]) {
+        methods.add(method);
+        try {
+          known.on(method, route.url, () => {});
+        } catch {
+          // Already known (Fastify registers a route once per trailing-slash variant).
+        }
+      }
+    });
+
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      let appError = toAppError(error);
+      if (appError.code === 'request.payload_too_large') appError = errors.payloadTooLarge(bodyLimit);
+      if (appError.code === 'request.unsupported_media_type') {
+        appError = errors.unsupportedMediaType(request.headers['content-type']);
+      }
+      if (appError.statusCode >= 500) {
+        request.log.error({ err: error }, appError.statusCode === 503 ? 'dependency unavailable' : 'unhandled error');
+      }
+      return send(request, reply, appError);
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?', 1)[0] ?? '/';
+      const allow = [...methods].filter((m) => m !== request.method && known.find(m, path) !== null);
+      if (allow.length > 0) return send(request, reply, errors.methodNotAllowed(request.method, allow.sort()));
+      return send(request, reply, errors.routeNotFound(request.method, path));
+    });
+  },
+  { name: 'errors', fastify: '5.x' },
+);

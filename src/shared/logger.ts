@@ -1,0 +1,67 @@
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import { LogController } from 'fastify';
+import pino, { type DestinationStream, type LoggerOptions } from 'pino';
+
+/** Anything that could carry a secret is replaced before a line is written. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  '*.password',
+  '*.current_password',
+  '*.new_password',
+  '*.hashed_password',
+  '*.hashedPassword',
+  '*.access_token',
+  '*.refresh_token',
+  '*.token',
+  '*.secret_key',
+  'password',
+  'token',
+];
+
+export function createLogger(
+  options: { level: string; pretty?: boolean },
+  destination?: DestinationStream,
+): FastifyBaseLogger {
+  const base: LoggerOptions = {
+    level: options.level,
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  if (destination) return pino(base, destination);
+  const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
+  if (pretty) {
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } });
+  }
+  return pino(base);
+}
+
+/**
+ * One line per request, written when the response is done, instead of Fastify's "incoming"/"completed"
+ * pair: half the logging cost, and the line an operator needs (status, duration, route).
+ */
+export class RequestLogController extends LogController {
+  constructor() {
+    super({ requestIdLogLabel: 'request_id' });
+  }
+
+  override incomingRequest(): void {}
+
+  override routeNotFound(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      method: request.method,
+      url: request.url,
+      status_code: reply.statusCode,
+      duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+      user_id: request.user?.id,
+    };
+    if (reply.statusCode >= 500) reply.log.error({ ...line, err: error ?? undefined }, 'request completed');
+    else reply.log.info(line, 'request completed');
+  }
+}

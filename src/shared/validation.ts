@@ -1,0 +1,27 @@
+import { Ajv, type Options } from 'ajv';
+import addFormats from 'ajv-formats';
+import addKeywords from 'ajv-keywords';
+import type { FastifySchemaCompiler } from 'fastify';
+
+function createAjv(options: Options): Ajv {
+  const ajv = new Ajv({
+    allErrors: true, // every failing field in one 422, not only the first
+    removeAdditional: false, // unknown keys are rejected (additionalProperties: false), never silently dropped
+    useDefaults: true,
+    strict: false,
+    ...options,
+  });
+  addFormats.default(ajv);
+  addKeywords.default(ajv, ['transform']);
+  return ajv;
+}
+
+/**
+ * Query strings, path params and headers arrive as text and are coerced to their schema types;
+ * JSON bodies are not, so `{"is_active": "false"}` is a 422 instead of quietly becoming a boolean.
+ */
+export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
+  const coercing = createAjv({ coerceTypes: 'array' });
+  const strict = createAjv({ coerceTypes: false });
+  return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as object);
+}
