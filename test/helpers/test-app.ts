@@ -1,0 +1,142 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config/config.js';
+import { createUsersRepository } from '../../src/modules/users/users.repository.js';
+import { createUsersService, type NewUser } from '../../src/modules/users/users.service.js';
+import type { UserRow } from '../../src/modules/users/users.table.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { createPasswordHasher } from '../../src/shared/password-hasher.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789';
+
+/** The configuration tests run with: loaded through the real loader, from an explicit environment. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    ENVIRONMENT: 'test',
+    SECRET_KEY: TEST_SECRET,
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_LOGIN_PER_MINUTE: '0',
+    DOCS_ENABLED: 'true',
+    ...env,
+  });
+}
+
+/** Log lines the app wrote, parsed, so tests can assert on what would reach an operator. */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly raw: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line) continue;
+      this.raw.push(line);
+      this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    callback();
+  }
+  clear(): void {
+    this.lines.length = 0;
+    this.raw.length = 0;
+  }
+}
+
+export interface TestContext {
+  app: FastifyInstance;
+  database: TestDatabase;
+  config: Config;
+  logs: LogCapture;
+  /** Creates a user straight through the users service (real hashing), for arranging a test. */
+  createUser(input?: Partial<NewUser> & { is_active?: boolean }): Promise<UserRow & { password: string }>;
+  /** Logs in for real through /auth/login and returns the access token. */
+  login(username: string, password: string): Promise<string>;
+  /** Creates a user and logs them in. */
+  signIn(input?: Partial<NewUser>): Promise<{ user: UserRow; token: string; headers: { authorization: string } }>;
+}
+
+let counter = 0;
+
+/**
+ * One app and one database per test file (PGlite takes a moment to start), emptied before each test.
+ * Call at the top level of a test file.
+ */
+export function useTestApp(env: Record<string, string> = {}): TestContext {
+  const ctx = { logs: new LogCapture() } as TestContext;
+
+  beforeAll(async () => {
+    ctx.config = testConfig(env);
+    ctx.database = await createTestDatabase();
+    ctx.app = await buildApp({
+      config: ctx.config,
+      database: ctx.database.handle,
+      logger: createLogger({ level: ctx.config.logLevel }, ctx.logs),
+    });
+    await ctx.app.ready();
+  });
+
+  beforeEach(async () => {
+    await ctx.database.reset();
+    ctx.logs.clear();
+  });
+
+  afterAll(async () => {
+    await ctx.app?.close();
+    await ctx.database?.close();
+  });
+
+  const passwordHasher = createPasswordHasher();
+
+  ctx.createUser = async (input = {}) => {
+    counter += 1;
+    const password = input.password ?? `password-${counter}-secret`;
+    const service = createUsersService({
+      usersRepository: createUsersRepository(ctx.database.handle.db),
+      passwordHasher,
+    });
+    let user = await service.create({
+      email: input.email ?? `user${counter}@example.com`,
+      username: input.username ?? `user${counter}`,
+      password,
+      first_name: input.first_name ?? null,
+      last_name: input.last_name ?? null,
+      is_superuser: input.is_superuser ?? false,
+    });
+    if (input.is_active === false) {
+      user = (await createUsersRepository(ctx.database.handle.db).update(user.id, { isActive: false })) ?? user;
+    }
+    return { ...user, password };
+  };
+
+  ctx.login = async (username, password) => {
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username, password },
+    });
+    if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
+    return (response.json() as { access_token: string }).access_token;
+  };
+
+  ctx.signIn = async (input = {}) => {
+    const user = await ctx.createUser(input);
+    const token = await ctx.login(user.username, user.password);
+    return { user, token, headers: { authorization: `Bearer ${token}` } };
+  };
+
+  return ctx;
+}
+
+/** The contract's error envelope, checked in one place: type, code, and the request id matching the header. */
+export function expectError(response: LightMyRequestResponse, status: number, type: string) {
+  const body = response.json() as { error: { type: string; code: string; message: string; request_id: string } };
+  if (response.statusCode !== status || body.error?.type !== type) {
+    throw new Error(`expected ${status} ${type}, got ${response.statusCode} ${response.body}`);
+  }
+  if (body.error.request_id !== response.headers['x-request-id']) {
+    throw new Error(
+      `request_id ${body.error.request_id} does not match X-Request-ID ${response.headers['x-request-id']}`,
+    );
+  }
+  return body.error;
+}

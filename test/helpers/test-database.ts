@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { type DatabaseHandle, openDatabase, wrapEmbedded } from '../../src/db/client.js';
+
+export interface TestDatabase {
+  handle: DatabaseHandle;
+  /** postgres:// URL of this file's own database (real PostgreSQL only). */
+  url?: string;
+  /** Empties every table and restarts the id sequences, between tests. */
+  reset(): Promise<void>;
+  /** Runs raw SQL (fixtures, assertions on stored state). */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/** The suite must never touch a real database by mistake: its name has to say it is for tests. */
+export function assertTestDatabaseUrl(url: string): URL {
+  const parsed = new URL(url);
+  const name = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (!name.toLowerCase().includes('test')) {
+    throw new Error(`TEST_DATABASE_URL must name a database whose name contains "test" (got "${name}")`);
+  }
+  return parsed;
+}
+
+export const testDatabaseUrl = (): string | undefined => process.env.TEST_DATABASE_URL || undefined;
+
+async function truncateAll(query: TestDatabase['query']): Promise<void> {
+  const tables = await query<{ name: string }>(
+    "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'",
+  );
+  if (tables.length > 0) {
+    await query(`TRUNCATE ${tables.map((t) => t.name).join(', ')} RESTART IDENTITY CASCADE`);
+  }
+}
+
+/**
+ * A database of this test file's own: on real PostgreSQL (TEST_DATABASE_URL) a new database, else an
+ * embedded one. `migrated: false` gives an empty one (legacy adoption tests run their own fixture first).
+ */
+export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
+  const migrated = options.migrated ?? true;
+  const baseUrl = testDatabaseUrl();
+  return baseUrl ? createPostgresDatabase(baseUrl, migrated) : createEmbeddedDatabase(migrated);
+}
+
+async function createEmbeddedDatabase(migrated: boolean): Promise<TestDatabase> {
+  const template = process.env.ENERGYEXE_TEST_TEMPLATE;
+  let client: PGlite;
+  if (migrated && template) {
+    client = await PGlite.create({ loadDataDir: new Blob([await readFile(template)]) });
+  } else {
+    client = await PGlite.create();
+  }
+  const handle = wrapEmbedded(client);
+  if (migrated && !template) await handle.migrate();
+  const query: TestDatabase['query'] = async (sql, params) => {
+    if (params) return (await client.query(sql, params)).rows as never[];
+    const results = await client.exec(sql);
+    return (results.at(-1)?.rows ?? []) as never[];
+  };
+  return { handle, query, reset: () => truncateAll(query), close: () => handle.close() };
+}
+
+async function createPostgresDatabase(baseUrl: string, migrated: boolean): Promise<TestDatabase> {
+  const base = assertTestDatabaseUrl(baseUrl);
+  const baseName = decodeURIComponent(base.pathname.slice(1));
+  const name = `${baseName}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  const handle = await openDatabase({ databaseUrl: url.toString(), poolMax: 10 });
+  if (migrated) await handle.migrate();
+
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  const query: TestDatabase['query'] = async (sql, params) => (await pool.query(sql, params)).rows;
+  return {
+    handle,
+    url: url.toString(),
+    query,
+    reset: () => truncateAll(query),
+    async close() {
+      await pool.end();
+      await handle.close();
+      const cleanup = new pg.Client({ connectionString: baseUrl });
+      await cleanup.connect();
+      try {
+        await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await cleanup.end();
+      }
+    },
+  };
+}
