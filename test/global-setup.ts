@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,10 +7,12 @@ import { wrapEmbedded } from '../src/db/client.js';
 import { assertTestDatabaseUrl } from './helpers/test-database.js';
 
 /**
- * Starting PGlite and running initdb takes seconds; loading a dump of an already migrated database takes
+ * Builds dist/ for the tests that run the real processes. Then, since starting PGlite and running initdb takes seconds; loading a dump of an already migrated database takes
  * a fraction of that. Every test file opens its own copy of this template.
  */
 export default async function setup(): Promise<() => void> {
+  // Process-level tests (the server, the CLI) run the built code, exactly as `npm start` does; build once here.
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
   const url = process.env.TEST_DATABASE_URL;
   if (url) {
     assertTestDatabaseUrl(url);

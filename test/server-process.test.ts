@@ -1,0 +1,135 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** The built server, started the way `npm start` starts it (global-setup built dist/ for this run). */
+const ROOT = new URL('..', import.meta.url).pathname;
+const running: ChildProcess[] = [];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+interface Started {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(env: Record<string, string>, waitForReady = true): Promise<Started> {
+  return freePort().then(
+    (port) =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['dist/server.js'], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        running.push(child);
+        let output = '';
+        const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+        const started: Started = { child, port, url: `http://127.0.0.1:${port}`, output: () => output, exited };
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString();
+          if (waitForReady && output.includes('"msg":"server ready"')) resolve(started);
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        void exited.then(() =>
+          waitForReady ? reject(new Error(`server exited early:\n${output}`)) : resolve(started),
+        );
+      }),
+  );
+}
+
+afterAll(() => {
+  for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+const json = async (url: string, init?: RequestInit) => {
+  const response = await fetch(url, {
+    ...init,
+    headers: { 'content-type': 'application/json', ...init?.headers },
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+};
+
+describe('the built server as a real process', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'energyexe-server-'));
+  let token = '';
+
+  it('starts on a fresh embedded database, migrates it and serves HTTP', async () => {
+    const server = await start({ DATA_DIR: dataDir });
+    expect((await json(`${server.url}/health`)).body).toEqual({ status: 'healthy' });
+    expect((await json(`${server.url}/health/ready`)).body).toEqual({ status: 'ready', checks: { database: 'ok' } });
+
+    const registered = await json(`${server.url}/api/v1/auth/register`, {
+      method: 'POST',
+      body: JSON.stringify({ email: 'proc@example.com', username: 'proc', password: 'process-password' }),
+    });
+    expect(registered.status).toBe(201);
+    const login = await json(`${server.url}/api/v1/auth/login`, {
+      method: 'POST',
+      body: JSON.stringify({ username: 'proc', password: 'process-password' }),
+    });
+    expect(login.status).toBe(200);
+    token = login.body.access_token as string;
+
+    // A second process on the same DATA_DIR refuses instead of corrupting the database.
+    const second = await start({ DATA_DIR: dataDir }, false);
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain(`in use by process ${server.child.pid} on ${hostname()}`);
+
+    // SIGTERM: a clean exit that releases the database.
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toContain('"msg":"shutting down"');
+    expect(existsSync(join(dataDir, 'embedded.lock'))).toBe(false);
+  });
+
+  it('keeps data and the generated secret across a restart', async () => {
+    const server = await start({ DATA_DIR: dataDir });
+    const me = await json(`${server.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+    expect(me.body.username).toBe('proc');
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('takes over a lock left by a crashed process', async () => {
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((done) => dead.on('exit', done));
+    writeFileSync(
+      join(dataDir, 'embedded.lock'),
+      JSON.stringify({ pid: dead.pid, hostname: hostname(), command: 'crashed', started_at: new Date().toISOString() }),
+    );
+    const server = await start({ DATA_DIR: dataDir });
+    expect((await json(`${server.url}/health`)).status).toBe(200);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('refuses to start on a bad setting, naming the variable', async () => {
+    const server = await start({ DATA_DIR: dataDir, ACCESS_TOKEN_EXPIRE_MINUTES: 'soon' }, false);
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('ACCESS_TOKEN_EXPIRE_MINUTES must be an integer');
+    expect(server.output()).not.toContain('    at '); // a message, not a stack trace
+  });
+
+  it('refuses to start in production without a SECRET_KEY', async () => {
+    const server = await start({ DATA_DIR: dataDir, ENVIRONMENT: 'production' }, false);
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('SECRET_KEY must be set in production');
+  });
+});
