@@ -3,8 +3,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/config.js';
 import type { DatabaseHandle } from './db/client.js';
+import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import type { OutboxOptions } from './modules/mail/mail.service.js';
+import { createMailTransport, type MailTransport } from './modules/mail/mail.transport.js';
+import { sessionsRoutes } from './modules/sessions/sessions.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
@@ -14,16 +18,13 @@ import { openApiPlugin } from './plugins/openapi.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { genRequestId, requestContextPlugin } from './plugins/request-context.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
+import { servicesPlugin } from './plugins/services.js';
 import { trustedHostsPlugin } from './plugins/trusted-hosts.js';
+import { createServices } from './services.js';
+import { type Clock, systemClock } from './shared/clock.js';
 import { createLogger, RequestLogController } from './shared/logger.js';
 import { createPasswordHasher, type PasswordHasher } from './shared/password-hasher.js';
 import { createValidatorCompiler } from './shared/validation.js';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    passwordHasher: PasswordHasher;
-  }
-}
 
 export interface AppDependencies {
   config: Config;
@@ -31,6 +32,10 @@ export interface AppDependencies {
   logger?: FastifyBaseLogger;
   passwordHasher?: PasswordHasher;
   redis?: Redis | undefined;
+  /** Outgoing email: SMTP when SMTP_HOST is set, else the log. */
+  mailTransport?: MailTransport;
+  clock?: Clock;
+  outbox?: Partial<OutboxOptions>;
 }
 
 export const BODY_LIMIT = 1_048_576;
@@ -38,8 +43,9 @@ export const BODY_LIMIT = 1_048_576;
 /** Builds the whole API on the given infrastructure; never reads the environment and never listens. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, database, redis } = deps;
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
   const app = Fastify({
-    loggerInstance: deps.logger ?? createLogger({ level: config.logLevel }),
+    loggerInstance: logger,
     logController: new RequestLogController(),
     genReqId: genRequestId,
     requestIdHeader: false,
@@ -48,7 +54,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(createValidatorCompiler());
-  app.decorate('passwordHasher', deps.passwordHasher ?? createPasswordHasher());
+  const services = createServices({
+    config,
+    db: database.db,
+    clock: deps.clock ?? systemClock,
+    passwordHasher: deps.passwordHasher ?? createPasswordHasher(),
+    mailTransport: deps.mailTransport ?? createMailTransport(config, logger),
+    logger,
+    ...(deps.outbox ? { outbox: deps.outbox } : {}),
+  });
 
   // Cross-cutting, in the order they act on a request.
   await app.register(errorsPlugin, { bodyLimit: BODY_LIMIT });
@@ -58,10 +72,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(corsPlugin, { origins: config.corsOrigins });
   await app.register(databasePlugin, { database });
   await app.register(rateLimitPlugin, { perMinute: config.rateLimitLoginPerMinute, redis });
-  await app.register(authPlugin, {
-    secretKey: config.secretKey,
-    accessTokenExpireMinutes: config.accessTokenExpireMinutes,
-  });
+  await app.register(servicesPlugin, { services });
+  await app.register(authPlugin);
   if (config.docsEnabled) {
     await app.register(openApiPlugin, {
       title: config.projectName,
@@ -74,6 +86,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(healthRoutes, { version: config.version, redis });
   await app.register(authRoutes, { prefix: `${config.apiPrefix}/auth` });
   await app.register(usersRoutes, { prefix: `${config.apiPrefix}/users` });
+  await app.register(sessionsRoutes, { prefix: config.apiPrefix });
+  await app.register(auditRoutes, { prefix: config.apiPrefix });
 
   return app;
 }

@@ -87,6 +87,12 @@ describe('loadConfig', () => {
     expect(failure({ DATABASE_URL: 'mysql://user:hunter2@db/app' })).not.toContain('hunter2');
   });
 
+  it('refuses production with REQUIRE_EMAIL_VERIFICATION but no SMTP_HOST', () => {
+    const env = { ENVIRONMENT: 'production', SECRET_KEY: 'x'.repeat(32), REQUIRE_EMAIL_VERIFICATION: 'true' };
+    expect(failure(env)).toMatch(/^SMTP_HOST must be set in production when REQUIRE_EMAIL_VERIFICATION is true/);
+    expect(load({ ...env, SMTP_HOST: 'smtp.example.com' }).requireEmailVerification).toBe(true);
+  });
+
   describe('SECRET_KEY', () => {
     it('is generated once outside production and kept in DATA_DIR for every later process', () => {
       const dir = dataDir();

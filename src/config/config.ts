@@ -115,6 +115,16 @@ const redisUrl: Parser<string | undefined> = (raw, key) => {
   return text;
 };
 
+const httpUrl: Parser<string> = (raw, key) => {
+  try {
+    const url = new URL(raw.trim());
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+    return url.toString().replace(/\/+$/, '');
+  } catch {
+    return fail(key, 'an http(s) URL such as https://app.example.com', raw);
+  }
+};
+
 const optional =
   <T>(parse: Parser<T>): Parser<T | undefined> =>
   (raw, key) =>
@@ -161,6 +171,36 @@ export const settings = {
     default: 30,
     description: 'Lifetime of an access token.',
     parse: int(1, 60 * 24 * 365),
+  },
+  REFRESH_TOKEN_EXPIRE_DAYS: {
+    default: 14,
+    description: 'Lifetime of a refresh token; each refresh issues a new one.',
+    parse: int(1, 3650),
+  },
+  SESSION_MAX_DAYS: {
+    default: 30,
+    description: 'Absolute lifetime of a session (a login), whatever the refreshes.',
+    parse: int(1, 3650),
+  },
+  PASSWORD_RESET_EXPIRE_MINUTES: {
+    default: 60,
+    description: 'Lifetime of a password reset link.',
+    parse: int(1, 60 * 24 * 7),
+  },
+  EMAIL_VERIFICATION_EXPIRE_HOURS: {
+    default: 48,
+    description: 'Lifetime of an email verification link.',
+    parse: int(1, 24 * 365),
+  },
+  REQUIRE_EMAIL_VERIFICATION: {
+    default: false,
+    description: 'Refuse login (403 "Email not verified") until the address is verified.',
+    parse: bool,
+  },
+  FRONTEND_URL: {
+    default: 'http://localhost:3000',
+    description: 'Base URL of the front end; email links point to FRONTEND_URL/reset-password and /verify-email.',
+    parse: httpUrl,
   },
   ALLOWED_HOSTS: {
     default: ['*'],
@@ -253,6 +293,12 @@ export interface Config {
   logLevel: string;
   secretKey: string;
   accessTokenExpireMinutes: number;
+  refreshTokenExpireDays: number;
+  sessionMaxDays: number;
+  passwordResetExpireMinutes: number;
+  emailVerificationExpireHours: number;
+  requireEmailVerification: boolean;
+  frontendUrl: string;
   allowedHosts: string[];
   corsOrigins: string[];
   databaseUrl: string | undefined;
@@ -310,6 +356,10 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
   const dataDir = resolve(s.DATA_DIR);
   const production = s.ENVIRONMENT === 'production';
   const secretKey = resolveSecretKey({ secretKey: s.SECRET_KEY, production, dataDir });
+  if (production && s.REQUIRE_EMAIL_VERIFICATION && !s.SMTP_HOST) {
+    // Nobody could ever verify: the links would only reach the (redacted) log.
+    throw new ConfigError('SMTP_HOST must be set in production when REQUIRE_EMAIL_VERIFICATION is true');
+  }
 
   return {
     projectName: s.PROJECT_NAME,
@@ -323,6 +373,12 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
     logLevel: env.LOG_LEVEL ? s.LOG_LEVEL : s.DEBUG ? 'debug' : s.LOG_LEVEL,
     secretKey,
     accessTokenExpireMinutes: s.ACCESS_TOKEN_EXPIRE_MINUTES,
+    refreshTokenExpireDays: s.REFRESH_TOKEN_EXPIRE_DAYS,
+    sessionMaxDays: s.SESSION_MAX_DAYS,
+    passwordResetExpireMinutes: s.PASSWORD_RESET_EXPIRE_MINUTES,
+    emailVerificationExpireHours: s.EMAIL_VERIFICATION_EXPIRE_HOURS,
+    requireEmailVerification: s.REQUIRE_EMAIL_VERIFICATION,
+    frontendUrl: s.FRONTEND_URL,
     allowedHosts: s.ALLOWED_HOSTS,
     corsOrigins: s.BACKEND_CORS_ORIGINS,
     databaseUrl: s.DATABASE_URL,

@@ -1,40 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import jwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { createUsersRepository } from '../modules/users/users.repository.js';
+import type { RequestMeta } from '../modules/audit/audit.service.js';
 import type { UserRow } from '../modules/users/users.table.js';
 import { errors } from '../shared/errors.js';
 
-export interface AccessTokenClaims {
-  sub: string;
-  jti: string;
-  iat?: number;
-  exp?: number;
-}
-
-export interface IssuedToken {
-  access_token: string;
-  token_type: 'bearer';
-  expires_in: number;
-}
-
-/** What the auth service needs to mint tokens; narrow so it can be built without Fastify. */
-export interface TokenIssuer {
-  issue(userId: number): IssuedToken;
-}
-
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    payload: AccessTokenClaims;
-    user: UserRow;
-  }
-}
-
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated user; set by `app.authenticate`. */
+    user: UserRow;
+    /** The session of the access token; set by `app.authenticate`. */
+    sessionId: string | undefined;
+  }
   interface FastifyInstance {
-    tokens: TokenIssuer;
-    /** onRequest hook: a valid bearer token of an existing, active user, loaded into `request.user`. */
+    /** onRequest hook: a valid bearer token of an active session of an active user, else 401. */
     authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>;
     /** onRequest hook, after `authenticate`: 403 unless the user is a superuser. */
     requireSuperuser(request: FastifyRequest, reply: FastifyReply): Promise<void>;
@@ -42,49 +20,29 @@ declare module 'fastify' {
 }
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-_.~+/]+=*)[ \t]*$/i;
-const MAX_USER_ID = 2_147_483_647;
 
-export const authPlugin = fp<{ secretKey: string; accessTokenExpireMinutes: number }>(
-  async (app, { secretKey, accessTokenExpireMinutes }) => {
-    const expiresIn = accessTokenExpireMinutes * 60;
-    await app.register(jwt, {
-      secret: secretKey,
-      sign: { algorithm: 'HS256', expiresIn: `${expiresIn}s` },
-      // Only HS256: a token claiming `none` or an asymmetric algorithm is refused before its signature is read.
-      verify: { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] },
-    });
+/** Where a request came from, for the audit log and the sessions list. */
+export const requestMeta = (request: FastifyRequest): RequestMeta => ({
+  ip: request.ip ?? null,
+  userAgent: request.headers['user-agent'] ?? null,
+  requestId: request.id,
+});
 
-    const usersRepository = createUsersRepository(app.db);
-
-    app.decorate('tokens', {
-      issue(userId: number): IssuedToken {
-        const access_token = app.jwt.sign({ sub: String(userId), jti: randomUUID() });
-        return { access_token, token_type: 'bearer', expires_in: expiresIn };
-      },
-    });
+export const authPlugin = fp(
+  async (app) => {
+    app.decorateRequest('user', null as unknown as UserRow);
+    app.decorateRequest('sessionId', undefined);
 
     app.decorate('authenticate', async (request: FastifyRequest) => {
-      const header = request.headers.authorization;
-      if (!header) throw errors.unauthenticated('Not authenticated', 'auth.not_authenticated');
-      const token = BEARER.exec(header)?.[1];
+      const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
       if (!token) throw errors.unauthenticated('Not authenticated', 'auth.not_authenticated');
-
-      let claims: AccessTokenClaims;
-      try {
-        claims = app.jwt.verify<AccessTokenClaims>(token);
-      } catch (error) {
-        if ((error as { code?: string }).code === 'FAST_JWT_EXPIRED') {
-          throw errors.unauthenticated('Token has expired', 'auth.token_expired');
-        }
-        throw errors.unauthenticated();
-      }
-      const id = /^\d{1,10}$/.test(claims.sub) ? Number(claims.sub) : 0;
-      if (id < 1 || id > MAX_USER_ID) throw errors.unauthenticated();
-
-      const user = await usersRepository.findById(id);
-      // A deleted or deactivated account's tokens stop working at once, not when they expire.
-      if (!user?.isActive) throw errors.unauthenticated();
+      const { userId, sessionId } = await app.services.accessTokens.verify(token);
+      // One round trip checks the user and the session: logout, revocation, deactivation and deletion
+      // all take effect on the very next request, not when the token expires.
+      const user = await app.services.sessions.findActiveUser(userId, sessionId);
+      if (!user) throw errors.unauthenticated();
       request.user = user;
+      request.sessionId = sessionId;
     });
 
     app.decorate('requireSuperuser', async (request: FastifyRequest) => {
@@ -93,5 +51,5 @@ export const authPlugin = fp<{ secretKey: string; accessTokenExpireMinutes: numb
       }
     });
   },
-  { name: 'auth', fastify: '5.x', dependencies: ['database'] },
+  { name: 'auth', fastify: '5.x', dependencies: ['services'] },
 );

@@ -3,11 +3,14 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
+import type { TokenPair } from '../../src/modules/auth/auth.service.js';
+import type { OutboxOptions } from '../../src/modules/mail/mail.service.js';
 import { createUsersRepository } from '../../src/modules/users/users.repository.js';
-import { createUsersService, type NewUser } from '../../src/modules/users/users.service.js';
+import type { NewUser } from '../../src/modules/users/users.service.js';
 import type { UserRow } from '../../src/modules/users/users.table.js';
+import type { Clock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { createPasswordHasher } from '../../src/shared/password-hasher.js';
+import { startSmtpServer, type TestSmtpServer } from './smtp.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789';
@@ -42,8 +45,38 @@ export class LogCapture extends Writable {
   }
 }
 
+export interface TestClock extends Clock {
+  /** Moves "now" forward (token and link expiry) without waiting. */
+  advance(ms: number): void;
+  reset(): void;
+}
+
+/** Real time plus an offset the test controls. */
+export function createTestClock(): TestClock {
+  let offset = 0;
+  return {
+    now: () => new Date(Date.now() + offset),
+    advance: (ms) => {
+      offset += ms;
+    },
+    reset: () => {
+      offset = 0;
+    },
+  };
+}
+
+export interface TestAppOptions {
+  /** Start a real SMTP server in the test process and point SMTP_HOST at it. */
+  smtp?: boolean;
+  outbox?: Partial<OutboxOptions>;
+}
+
 export interface TestContext {
   app: FastifyInstance;
+  clock: TestClock;
+  smtp?: TestSmtpServer;
+  /** The SMTP server of a file that asked for one (`{ smtp: true }`). */
+  mailbox(): TestSmtpServer;
   database: TestDatabase;
   config: Config;
   logs: LogCapture;
@@ -52,7 +85,14 @@ export interface TestContext {
   /** Logs in for real through /auth/login and returns the access token. */
   login(username: string, password: string): Promise<string>;
   /** Creates a user and logs them in. */
-  signIn(input?: Partial<NewUser>): Promise<{ user: UserRow; token: string; headers: { authorization: string } }>;
+  signIn(input?: Partial<NewUser>): Promise<{
+    user: UserRow & { password: string };
+    token: string;
+    refreshToken: string;
+    headers: { authorization: string };
+  }>;
+  /** Logs in for real and returns the whole token response (access and refresh token). */
+  loginPair(username: string, password: string): Promise<TokenPair>;
 }
 
 let counter = 0;
@@ -61,40 +101,44 @@ let counter = 0;
  * One app and one database per test file (PGlite takes a moment to start), emptied before each test.
  * Call at the top level of a test file.
  */
-export function useTestApp(env: Record<string, string> = {}): TestContext {
-  const ctx = { logs: new LogCapture() } as TestContext;
+export function useTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): TestContext {
+  const ctx = { logs: new LogCapture(), clock: createTestClock() } as TestContext;
 
   beforeAll(async () => {
+    if (options.smtp) {
+      ctx.smtp = await startSmtpServer();
+      env = { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(ctx.smtp.port), SMTP_TLS: 'false', ...env };
+    }
     ctx.config = testConfig(env);
     ctx.database = await createTestDatabase();
     ctx.app = await buildApp({
       config: ctx.config,
       database: ctx.database.handle,
       logger: createLogger({ level: ctx.config.logLevel }, ctx.logs),
+      clock: ctx.clock,
+      outbox: { baseDelayMs: 50, maxDelayMs: 200, pollIntervalMs: 50, ...options.outbox },
     });
     await ctx.app.ready();
   });
 
   beforeEach(async () => {
+    await ctx.app.services.settle();
     await ctx.database.reset();
     ctx.logs.clear();
+    ctx.clock.reset();
+    ctx.smtp?.clear();
   });
 
   afterAll(async () => {
     await ctx.app?.close();
     await ctx.database?.close();
+    await ctx.smtp?.close();
   });
-
-  const passwordHasher = createPasswordHasher();
 
   ctx.createUser = async (input = {}) => {
     counter += 1;
     const password = input.password ?? `password-${counter}-secret`;
-    const service = createUsersService({
-      usersRepository: createUsersRepository(ctx.database.handle.db),
-      passwordHasher,
-    });
-    let user = await service.create({
+    let user = await ctx.app.services.users.create({
       email: input.email ?? `user${counter}@example.com`,
       username: input.username ?? `user${counter}`,
       password,
@@ -108,20 +152,32 @@ export function useTestApp(env: Record<string, string> = {}): TestContext {
     return { ...user, password };
   };
 
-  ctx.login = async (username, password) => {
+  ctx.mailbox = () => {
+    if (!ctx.smtp) throw new Error('useTestApp(env, { smtp: true }) starts the SMTP server');
+    return ctx.smtp;
+  };
+
+  ctx.loginPair = async (username, password) => {
     const response = await ctx.app.inject({
       method: 'POST',
       url: '/api/v1/auth/login',
       payload: { username, password },
     });
     if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
-    return (response.json() as { access_token: string }).access_token;
+    return response.json() as TokenPair;
   };
+
+  ctx.login = async (username, password) => (await ctx.loginPair(username, password)).access_token;
 
   ctx.signIn = async (input = {}) => {
     const user = await ctx.createUser(input);
-    const token = await ctx.login(user.username, user.password);
-    return { user, token, headers: { authorization: `Bearer ${token}` } };
+    const pair = await ctx.loginPair(user.username, user.password);
+    return {
+      user,
+      token: pair.access_token,
+      refreshToken: pair.refresh_token,
+      headers: { authorization: `Bearer ${pair.access_token}` },
+    };
   };
 
   return ctx;

@@ -16,6 +16,7 @@ describe('POST /api/v1/auth/register', () => {
       [
         'created_at',
         'email',
+        'email_verified',
         'first_name',
         'id',
         'is_active',

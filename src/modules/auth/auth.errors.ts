@@ -6,4 +6,7 @@ export const authErrors = {
       headers: { 'www-authenticate': 'Bearer' },
     }),
   inactiveUser: () => new AppError('AuthorizationError', 'auth.inactive_user', 'Inactive user'),
+  emailNotVerified: () => new AppError('AuthorizationError', 'auth.email_not_verified', 'Email not verified'),
+  /** One answer for unknown, used and expired links: nothing to learn by probing. */
+  invalidOneTimeToken: () => new AppError('BadRequestError', 'auth.invalid_one_time_token', 'Invalid or expired token'),
 };

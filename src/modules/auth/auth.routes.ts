@@ -1,23 +1,28 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { requestMeta } from '../../plugins/auth.js';
 import { ErrorResponse } from '../../shared/schemas.js';
-import { createUsersRepository } from '../users/users.repository.js';
-import { toUserResponse, User } from '../users/users.schemas.js';
-import { createUsersService } from '../users/users.service.js';
-import { LoginBody, RegisterBody, TokenForm, TokenResponse } from './auth.schemas.js';
-import { createAuthService } from './auth.service.js';
+import { MessageResponse, toUserResponse, User } from '../users/users.schemas.js';
+import {
+  AcceptedResponse,
+  EmailBody,
+  LoginBody,
+  RefreshBody,
+  RegisterBody,
+  ResetPasswordBody,
+  TokenForm,
+  TokenResponse,
+  VerifyEmailBody,
+} from './auth.schemas.js';
+
+const security: Record<string, string[]>[] = [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }];
+const ACCEPTED = { message: 'If the address belongs to an account, an email is on its way' };
 
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // Form bodies only here (login and the OAuth2 token form); the rest of the API takes JSON alone.
   await app.register(formbody, { bodyLimit: 16_384 });
 
-  const usersRepository = createUsersRepository(app.db);
-  const auth = createAuthService({
-    usersRepository,
-    usersService: createUsersService({ usersRepository, passwordHasher: app.passwordHasher }),
-    passwordHasher: app.passwordHasher,
-    tokens: app.tokens,
-  });
+  const { auth, accountEmails } = app.services;
   const loginErrors = { 401: ErrorResponse, 403: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse };
   const rateLimit = app.authRateLimit;
 
@@ -28,12 +33,13 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['auth'],
         summary: 'Create an account',
+        description: 'The new account starts with `email_verified: false`; a verification email is sent.',
         body: RegisterBody,
         response: { 201: User, 409: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse },
       },
     },
     async (request, reply) => {
-      const user = await auth.register(request.body);
+      const user = await auth.register(request.body, requestMeta(request));
       return reply.code(201).send(toUserResponse(user));
     },
   );
@@ -50,7 +56,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: TokenResponse, ...loginErrors },
       },
     },
-    async (request) => auth.login(request.body.username, request.body.password),
+    async (request) => auth.login(request.body.username, request.body.password, requestMeta(request)),
   );
 
   app.post(
@@ -65,6 +71,127 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: TokenResponse, ...loginErrors },
       },
     },
-    async (request) => auth.login(request.body.username, request.body.password),
+    async (request) => auth.login(request.body.username, request.body.password, requestMeta(request)),
+  );
+
+  app.post(
+    '/refresh',
+    {
+      ...rateLimit,
+      schema: {
+        tags: ['auth'],
+        summary: 'Trade a refresh token for a new access and refresh token',
+        description:
+          'Rotation: the refresh token presented is spent. Presenting a spent token again revokes the whole session.',
+        body: RefreshBody,
+        response: { 200: TokenResponse, 401: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse },
+      },
+    },
+    async (request) => auth.refresh(request.body.refresh_token, requestMeta(request)),
+  );
+
+  app.post(
+    '/logout',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        tags: ['auth'],
+        summary: 'End the current session',
+        security,
+        response: { 200: MessageResponse, 401: ErrorResponse },
+      },
+    },
+    async (request) => {
+      if (request.sessionId) await auth.logout(request.user, request.sessionId, requestMeta(request));
+      return { message: 'Logged out' };
+    },
+  );
+
+  app.post(
+    '/logout-all',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        tags: ['auth'],
+        summary: 'End every session of the current user, this one included',
+        security,
+        response: { 200: MessageResponse, 401: ErrorResponse },
+      },
+    },
+    async (request) => {
+      await auth.logoutAll(request.user, requestMeta(request));
+      return { message: 'Logged out of every session' };
+    },
+  );
+
+  app.post(
+    '/forgot-password',
+    {
+      ...rateLimit,
+      schema: {
+        tags: ['auth'],
+        summary: 'Email a password reset link',
+        description: 'Always 202 with the same body, whether or not the address belongs to an account.',
+        body: EmailBody,
+        response: { 202: AcceptedResponse, 422: ErrorResponse, 429: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      accountEmails.requestPasswordReset(request.body.email, requestMeta(request));
+      return reply.code(202).send(ACCEPTED);
+    },
+  );
+
+  app.post(
+    '/reset-password',
+    {
+      ...rateLimit,
+      schema: {
+        tags: ['auth'],
+        summary: 'Set a new password with a reset token',
+        description: 'The token works once. Every session of the account ends.',
+        body: ResetPasswordBody,
+        response: { 200: MessageResponse, 400: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse },
+      },
+    },
+    async (request) => {
+      await accountEmails.resetPassword(request.body.token, request.body.new_password, requestMeta(request));
+      return { message: 'Password has been reset' };
+    },
+  );
+
+  app.post(
+    '/verify-email',
+    {
+      ...rateLimit,
+      schema: {
+        tags: ['auth'],
+        summary: 'Confirm an email address with the token from the verification email',
+        body: VerifyEmailBody,
+        response: { 200: MessageResponse, 400: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse },
+      },
+    },
+    async (request) => {
+      await accountEmails.verifyEmail(request.body.token, requestMeta(request));
+      return { message: 'Email verified' };
+    },
+  );
+
+  app.post(
+    '/resend-verification',
+    {
+      ...rateLimit,
+      schema: {
+        tags: ['auth'],
+        summary: 'Send the verification email again',
+        description: 'Always 202 with the same body, whether or not the address belongs to an unverified account.',
+        body: EmailBody,
+        response: { 202: AcceptedResponse, 422: ErrorResponse, 429: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      accountEmails.requestVerification(request.body.email, requestMeta(request));
+      return reply.code(202).send(ACCEPTED);
+    },
   );
 };

@@ -40,6 +40,35 @@ export const TokenResponse = Type.Object(
     access_token: Type.String({ examples: ['eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...'] }),
     token_type: Type.Literal('bearer'),
     expires_in: Type.Integer({ description: 'Seconds until the access token expires.', examples: [1800] }),
+    refresh_token: Type.String({
+      description: 'Single use: POST it to /auth/refresh for a new pair. Keep it secret.',
+      examples: ['q5Ck1vVfC0o3m7bJ0y0m6b2dQm8m9xZ2JtQeWk3Yq0A'],
+    }),
   },
   { title: 'Token' },
+);
+
+const OpaqueToken = Type.String({ minLength: 1, maxLength: 256 });
+
+export const RefreshBody = Type.Object(
+  { refresh_token: OpaqueToken },
+  { title: 'RefreshRequest', additionalProperties: false },
+);
+export type RefreshBody = Static<typeof RefreshBody>;
+
+export const EmailBody = Type.Object({ email: EmailField }, { title: 'EmailRequest', additionalProperties: false });
+
+export const ResetPasswordBody = Type.Object(
+  { token: OpaqueToken, new_password: PasswordField },
+  { title: 'ResetPasswordRequest', additionalProperties: false },
+);
+
+export const VerifyEmailBody = Type.Object(
+  { token: OpaqueToken },
+  { title: 'VerifyEmailRequest', additionalProperties: false },
+);
+
+export const AcceptedResponse = Type.Object(
+  { message: Type.String({ examples: ['If the address belongs to an account, an email is on its way'] }) },
+  { title: 'Accepted' },
 );

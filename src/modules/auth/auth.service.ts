@@ -1,30 +1,55 @@
-import type { IssuedToken, TokenIssuer } from '../../plugins/auth.js';
 import type { PasswordHasher } from '../../shared/password-hasher.js';
+import type { AuditService, RequestMeta } from '../audit/audit.service.js';
+import { sessionsErrors } from '../sessions/sessions.errors.js';
+import type { SessionsService } from '../sessions/sessions.service.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import type { NewUser, UsersService } from '../users/users.service.js';
 import type { UserRow } from '../users/users.table.js';
+import type { AccessTokens, IssuedAccessToken } from './access-tokens.js';
 import { authErrors } from './auth.errors.js';
+
+export interface TokenPair extends IssuedAccessToken {
+  refresh_token: string;
+}
 
 export function createAuthService(deps: {
   usersRepository: UsersRepository;
   usersService: UsersService;
+  sessionsService: SessionsService;
+  auditService: AuditService;
   passwordHasher: PasswordHasher;
-  tokens: TokenIssuer;
+  accessTokens: AccessTokens;
+  settings: { requireEmailVerification: boolean };
 }) {
-  const { usersRepository, usersService, passwordHasher, tokens } = deps;
+  const { usersRepository, usersService, sessionsService, auditService, passwordHasher, accessTokens } = deps;
+
+  const failed = async (reason: string, meta: RequestMeta, user?: UserRow) => {
+    await auditService.record({ event: 'auth.login.failed', subjectUserId: user?.id, details: { reason } }, meta);
+  };
 
   /**
    * The same answer, in about the same time, for an unknown account and a wrong password, so the
    * response does not tell which accounts exist. Only a correct password learns that an account is inactive.
    */
-  async function checkCredentials(login: string, password: string): Promise<UserRow> {
+  async function checkCredentials(login: string, password: string, meta: RequestMeta): Promise<UserRow> {
     const user = await usersRepository.findByLogin(login);
     if (!user) {
       await passwordHasher.verifyDummy(password);
+      await failed('unknown_user', meta);
       throw authErrors.invalidCredentials();
     }
-    if (!(await passwordHasher.verify(user.hashedPassword, password))) throw authErrors.invalidCredentials();
-    if (!user.isActive) throw authErrors.inactiveUser();
+    if (!(await passwordHasher.verify(user.hashedPassword, password))) {
+      await failed('wrong_password', meta, user);
+      throw authErrors.invalidCredentials();
+    }
+    if (!user.isActive) {
+      await failed('inactive', meta, user);
+      throw authErrors.inactiveUser();
+    }
+    if (deps.settings.requireEmailVerification && !user.emailVerified) {
+      await failed('email_not_verified', meta, user);
+      throw authErrors.emailNotVerified();
+    }
     if (passwordHasher.needsRehash(user.hashedPassword)) {
       // FastAPI-era bcrypt (or older argon2 parameters) is replaced while the plain password is at hand.
       await usersRepository.replacePasswordHash(user.id, await passwordHasher.hash(password));
@@ -32,12 +57,51 @@ export function createAuthService(deps: {
     return user;
   }
 
-  return {
-    register: (input: NewUser) => usersService.create({ ...input, is_superuser: false }),
+  async function tokens(userId: number, sessionId: string, refreshToken: string): Promise<TokenPair> {
+    return { ...(await accessTokens.issue({ userId, sessionId })), refresh_token: refreshToken };
+  }
 
-    async login(login: string, password: string): Promise<IssuedToken> {
-      const user = await checkCredentials(login, password);
-      return tokens.issue(user.id);
+  return {
+    register: (input: NewUser, meta: RequestMeta) => usersService.create({ ...input, is_superuser: false }, meta),
+
+    async login(login: string, password: string, meta: RequestMeta): Promise<TokenPair> {
+      const user = await checkCredentials(login, password, meta);
+      const { session, refreshToken } = await sessionsService.start(user.id, meta);
+      await auditService.record(
+        {
+          event: 'auth.login.succeeded',
+          actorUserId: user.id,
+          subjectUserId: user.id,
+          details: { session_id: session.id },
+        },
+        meta,
+      );
+      return tokens(user.id, session.id, refreshToken);
+    },
+
+    async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenPair> {
+      const { session, refreshToken: next } = await sessionsService.refresh(refreshToken, meta);
+      // The user may have been deactivated since: no new access token for them.
+      const user = await sessionsService.findActiveUser(session.userId, session.id);
+      if (!user) throw sessionsErrors.invalidRefreshToken();
+      return tokens(user.id, session.id, next);
+    },
+
+    async logout(user: UserRow, sessionId: string, meta: RequestMeta): Promise<void> {
+      await sessionsService.revoke(user.id, sessionId, 'logout');
+      await auditService.record(
+        { event: 'auth.logout', actorUserId: user.id, subjectUserId: user.id, details: { session_id: sessionId } },
+        meta,
+      );
+    },
+
+    async logoutAll(user: UserRow, meta: RequestMeta): Promise<number> {
+      const revoked = await sessionsService.revokeAll(user.id, 'logout_all');
+      await auditService.record(
+        { event: 'user.sessions.revoked', actorUserId: user.id, subjectUserId: user.id, details: { revoked } },
+        meta,
+      );
+      return revoked;
     },
   };
 }

@@ -5,7 +5,10 @@ import { usersErrors } from './users.errors.js';
 import { type NewUserRow, type UserRow, users } from './users.table.js';
 
 export type UserPatch = Partial<
-  Pick<NewUserRow, 'email' | 'username' | 'hashedPassword' | 'firstName' | 'lastName' | 'isActive' | 'isSuperuser'>
+  Pick<
+    NewUserRow,
+    'email' | 'username' | 'hashedPassword' | 'firstName' | 'lastName' | 'isActive' | 'isSuperuser' | 'emailVerified'
+  >
 >;
 
 export interface ListUsersQuery {

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { requestMeta } from '../../plugins/auth.js';
 import { ErrorResponse } from '../../shared/schemas.js';
-import { createUsersRepository } from './users.repository.js';
 import {
+  ChangePasswordBody,
   ListUsersQuery,
   MessageResponse,
   toUserResponse,
@@ -11,17 +12,13 @@ import {
   UserUpdate,
   UserUpdateMe,
 } from './users.schemas.js';
-import { createUsersService } from './users.service.js';
 
 const security: Record<string, string[]>[] = [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }];
 const authErrors = { 401: ErrorResponse, 422: ErrorResponse };
 const adminErrors = { ...authErrors, 403: ErrorResponse };
 
 export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const users = createUsersService({
-    usersRepository: createUsersRepository(app.db),
-    passwordHasher: app.passwordHasher,
-  });
+  const { users } = app.services;
 
   app.get(
     '/me',
@@ -45,7 +42,27 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: User, 400: ErrorResponse, 409: ErrorResponse, ...authErrors },
       },
     },
-    async (request) => toUserResponse(await users.updateMe(request.user, request.body)),
+    async (request) =>
+      toUserResponse(await users.updateMe(request.user, request.body, requestMeta(request), request.sessionId)),
+  );
+
+  app.post(
+    '/me/password',
+    {
+      onRequest: [app.authenticate],
+      schema: {
+        tags: ['users'],
+        summary: 'Change the current password',
+        description: 'Every other session of the user ends; the one making this request goes on.',
+        security,
+        body: ChangePasswordBody,
+        response: { 200: MessageResponse, 400: ErrorResponse, ...authErrors },
+      },
+    },
+    async (request) => {
+      await users.changePassword(request.user, request.body, requestMeta(request), request.sessionId);
+      return { message: 'Password changed' };
+    },
   );
 
   app.get(
@@ -97,7 +114,8 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: User, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...adminErrors },
       },
     },
-    async (request) => toUserResponse(await users.update(request.user, request.params.user_id, request.body)),
+    async (request) =>
+      toUserResponse(await users.update(request.user, request.params.user_id, request.body, requestMeta(request))),
   );
 
   app.delete(
@@ -113,7 +131,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      await users.delete(request.user, request.params.user_id);
+      await users.delete(request.user, request.params.user_id, requestMeta(request));
       return { message: 'User deleted successfully' };
     },
   );

@@ -35,6 +35,7 @@ export const User = Type.Object(
     last_name: Type.Unsafe<string | null>({ type: ['string', 'null'], examples: ['Smith'] }),
     is_active: Type.Boolean(),
     is_superuser: Type.Boolean(),
+    email_verified: Type.Boolean({ description: 'Whether the address was confirmed through its verification link.' }),
     created_at: Type.String({ format: 'date-time', examples: ['2026-01-01T12:00:00.000Z'] }),
     updated_at: Type.String({ format: 'date-time', examples: ['2026-01-01T12:00:00.000Z'] }),
   },
@@ -69,6 +70,11 @@ export const UserUpdate = Type.Object(
 );
 export type UserUpdate = Static<typeof UserUpdate>;
 
+export const ChangePasswordBody = Type.Object(
+  { current_password: Type.String({ minLength: 1, maxLength: 1024 }), new_password: PasswordField },
+  { title: 'ChangePasswordRequest', additionalProperties: false },
+);
+
 export const UserIdParams = Type.Object({
   user_id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'User id.' }),
 });
@@ -100,6 +106,7 @@ export function toUserResponse(row: UserRow): User {
     last_name: row.lastName,
     is_active: row.isActive,
     is_superuser: row.isSuperuser,
+    email_verified: row.emailVerified,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };

@@ -1,4 +1,7 @@
 import type { PasswordHasher } from '../../shared/password-hasher.js';
+import type { AuditService, RequestMeta } from '../audit/audit.service.js';
+import type { EmailVerifier } from '../auth/account-emails.service.js';
+import type { SessionsService } from '../sessions/sessions.service.js';
 import { usersErrors } from './users.errors.js';
 import type { ListUsersQuery, UserPatch, UsersRepository } from './users.repository.js';
 import type { UserUpdate, UserUpdateMe } from './users.schemas.js';
@@ -25,22 +28,57 @@ function toPatch(input: Omit<UserUpdate, 'password'>): UserPatch {
   return patch;
 }
 
-export function createUsersService(deps: { usersRepository: UsersRepository; passwordHasher: PasswordHasher }) {
-  const { usersRepository, passwordHasher } = deps;
+/** Field names only: the audit log says what changed, never to what (a password, an address). */
+const changedFields = (input: object) => Object.keys(input).filter((k) => k !== 'current_password');
 
-  async function applyUpdate(id: number, input: UserUpdate): Promise<UserRow> {
+export function createUsersService(deps: {
+  usersRepository: UsersRepository;
+  passwordHasher: PasswordHasher;
+  sessionsService: SessionsService;
+  auditService: AuditService;
+  emailVerifier: EmailVerifier;
+}) {
+  const { usersRepository, passwordHasher, sessionsService, auditService, emailVerifier } = deps;
+
+  /**
+   * Applies a partial update and its consequences: a new address must be verified again, a new password
+   * or a deactivation ends sessions (all of them, or all but the caller's own when they changed it).
+   */
+  async function applyUpdate(
+    actor: UserRow | undefined,
+    current: UserRow,
+    input: UserUpdate,
+    meta: RequestMeta | undefined,
+    keepSessionId?: string,
+  ): Promise<UserRow> {
     const { password, ...rest } = input;
     const patch = toPatch(rest);
+    const emailChanged = patch.email !== undefined && patch.email !== current.email.toLowerCase();
+    if (emailChanged) patch.emailVerified = false;
     if (password !== undefined) patch.hashedPassword = await passwordHasher.hash(password);
-    const row = await usersRepository.update(id, patch);
+    const row = await usersRepository.update(current.id, patch);
     if (!row) throw usersErrors.notFound();
+
+    const who = { actorUserId: actor?.id ?? null, subjectUserId: row.id };
+    if (changedFields(rest).length > 0) {
+      await auditService.record({ event: 'user.updated', ...who, details: { fields: changedFields(rest) } }, meta);
+    }
+    if (password !== undefined) {
+      await sessionsService.revokeAll(row.id, 'password_changed', keepSessionId);
+      await auditService.record({ event: 'user.password.changed', ...who }, meta);
+    }
+    if (input.is_active === false && current.isActive) {
+      const revoked = await sessionsService.revokeAll(row.id, 'user_deactivated');
+      await auditService.record({ event: 'user.sessions.revoked', ...who, details: { revoked } }, meta);
+    }
+    if (emailChanged) await emailVerifier.sendVerification(row, meta);
     return row;
   }
 
   return {
     /** Registration and the CLI both create users here; duplicates surface as 409 from the repository. */
-    async create(input: NewUser): Promise<UserRow> {
-      return usersRepository.create({
+    async create(input: NewUser, meta?: RequestMeta, options: { emailVerified?: boolean } = {}): Promise<UserRow> {
+      const user = await usersRepository.create({
         email: input.email.trim().toLowerCase(),
         username: input.username,
         hashedPassword: await passwordHasher.hash(input.password),
@@ -48,7 +86,14 @@ export function createUsersService(deps: { usersRepository: UsersRepository; pas
         lastName: input.last_name ?? null,
         isActive: true,
         isSuperuser: input.is_superuser ?? false,
+        emailVerified: options.emailVerified ?? false,
       });
+      await auditService.record(
+        { event: 'user.created', subjectUserId: user.id, details: { is_superuser: user.isSuperuser } },
+        meta,
+      );
+      if (!user.emailVerified) await emailVerifier.sendVerification(user, meta);
+      return user;
     },
 
     getById: (id: number) => usersRepository.getByIdOrThrow(id),
@@ -57,7 +102,7 @@ export function createUsersService(deps: { usersRepository: UsersRepository; pas
 
     listSuperusers: () => usersRepository.listSuperusers(),
 
-    async updateMe(current: UserRow, input: UserUpdateMe): Promise<UserRow> {
+    async updateMe(current: UserRow, input: UserUpdateMe, meta?: RequestMeta, sessionId?: string): Promise<UserRow> {
       const { current_password: currentPassword, ...changes } = input;
       if (changes.password !== undefined) {
         if (currentPassword === undefined) throw usersErrors.currentPasswordRequired();
@@ -65,29 +110,44 @@ export function createUsersService(deps: { usersRepository: UsersRepository; pas
           throw usersErrors.currentPasswordIncorrect();
         }
       }
-      return applyUpdate(current.id, changes);
+      return applyUpdate(current, current, changes, meta, sessionId);
     },
 
-    async update(actor: UserRow, id: number, input: UserUpdate): Promise<UserRow> {
+    /** POST /users/me/password: every other session ends, the caller's own goes on. */
+    async changePassword(
+      current: UserRow,
+      input: { current_password: string; new_password: string },
+      meta: RequestMeta,
+      sessionId: string | undefined,
+    ): Promise<void> {
+      if (!(await passwordHasher.verify(current.hashedPassword, input.current_password))) {
+        throw usersErrors.currentPasswordIncorrect();
+      }
+      await applyUpdate(current, current, { password: input.new_password }, meta, sessionId);
+    },
+
+    async update(actor: UserRow, id: number, input: UserUpdate, meta?: RequestMeta): Promise<UserRow> {
       if (actor.id === id) {
         // A superuser locking themselves out could leave the service with no administrator at all.
         if (input.is_superuser === false) throw usersErrors.cannotDemoteSelf();
         if (input.is_active === false) throw usersErrors.cannotDeactivateSelf();
       }
-      return applyUpdate(id, input);
+      const current = await usersRepository.getByIdOrThrow(id);
+      return applyUpdate(actor, current, input, meta);
     },
 
-    async delete(actor: UserRow, id: number): Promise<void> {
+    async delete(actor: UserRow, id: number, meta?: RequestMeta): Promise<void> {
       if (actor.id === id) throw usersErrors.cannotDeleteSelf();
+      // Sessions go with the row (ON DELETE CASCADE), so the user's tokens fail on the next request.
       if (!(await usersRepository.delete(id))) throw usersErrors.notFound();
+      await auditService.record({ event: 'user.deleted', actorUserId: actor.id, subjectUserId: id }, meta);
     },
 
     /** CLI `promote`: makes an existing account a superuser. */
     async promote(by: { email?: string | undefined; username?: string | undefined }): Promise<UserRow> {
-      const login = by.email ?? by.username ?? '';
-      const user = await usersRepository.findByLogin(login);
+      const user = await usersRepository.findByLogin(by.email ?? by.username ?? '');
       if (!user) throw usersErrors.notFound();
-      return applyUpdate(user.id, { is_superuser: true });
+      return applyUpdate(undefined, user, { is_superuser: true }, undefined);
     },
   };
 }

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { Clock } from '../../shared/clock.js';
+import { errors } from '../../shared/errors.js';
+
+export interface IssuedAccessToken {
+  access_token: string;
+  token_type: 'bearer';
+  expires_in: number;
+}
+
+export interface AccessTokenSubject {
+  userId: number;
+  sessionId: string;
+}
+
+const MAX_USER_ID = 2_147_483_647;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * HS256 access tokens: `sub` is the user id (renaming a user keeps their tokens valid), `sid` the session
+ * that a request is checked against, plus `iat`, `exp` and a unique `jti`.
+ */
+export function createAccessTokens(deps: { secretKey: string; expiresInSeconds: number; clock: Clock }) {
+  const key = new TextEncoder().encode(deps.secretKey);
+
+  return {
+    async issue(subject: AccessTokenSubject): Promise<IssuedAccessToken> {
+      const iat = Math.floor(deps.clock.now().getTime() / 1000);
+      const access_token = await new SignJWT({ sid: subject.sessionId })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(String(subject.userId))
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + deps.expiresInSeconds)
+        .setJti(randomUUID())
+        .sign(key);
+      return { access_token, token_type: 'bearer', expires_in: deps.expiresInSeconds };
+    },
+
+    /** The token's subject, or a 401: bad signature, another algorithm (`none`, RS256...), expired, malformed. */
+    async verify(token: string): Promise<AccessTokenSubject> {
+      let payload: { sub?: unknown; sid?: unknown };
+      try {
+        ({ payload } = await jwtVerify(token, key, {
+          algorithms: ['HS256'],
+          requiredClaims: ['sub', 'exp', 'sid'],
+          currentDate: deps.clock.now(),
+        }));
+      } catch (error) {
+        if (error instanceof joseErrors.JWTExpired)
+          throw errors.unauthenticated('Token has expired', 'auth.token_expired');
+        throw errors.unauthenticated();
+      }
+      const userId = typeof payload.sub === 'string' && /^\d{1,10}$/.test(payload.sub) ? Number(payload.sub) : 0;
+      if (userId < 1 || userId > MAX_USER_ID || typeof payload.sid !== 'string' || !UUID.test(payload.sid)) {
+        throw errors.unauthenticated();
+      }
+      return { userId, sessionId: payload.sid };
+    },
+  };
+}
+
+export type AccessTokens = ReturnType<typeof createAccessTokens>;
