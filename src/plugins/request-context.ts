@@ -12,13 +12,17 @@ export function genRequestId(req: IncomingMessage): string {
 
 /** X-Request-ID and X-Process-Time on every response, errors included. */
 export const requestContextPlugin = fp(
-  async (app) => {
-    app.addHook('onRequest', async (request, reply) => {
+  (app, _options, done) => {
+    // Callback-style hooks: these run on every request, and skip the promise an async hook costs.
+    app.addHook('onRequest', (request, reply, next) => {
       reply.header('x-request-id', request.id);
+      next();
     });
-    app.addHook('onSend', async (_request, reply) => {
+    app.addHook('onSend', (_request, reply, payload, next) => {
       reply.header('x-process-time', (reply.elapsedTime / 1000).toFixed(4));
+      next(null, payload);
     });
+    done();
   },
   { name: 'request-context', fastify: '5.x' },
 );

@@ -8,11 +8,13 @@ const STATIC_HEADERS = {
 
 /** The contract's security headers on every response; API responses are never cached. */
 export const securityHeadersPlugin = fp<{ apiPrefix: string }>(
-  async (app, { apiPrefix }) => {
-    app.addHook('onRequest', async (request, reply) => {
+  (app, { apiPrefix }, done) => {
+    app.addHook('onRequest', (request, reply, next) => {
       reply.headers(STATIC_HEADERS);
       if (request.url.startsWith(apiPrefix)) reply.header('cache-control', 'no-store');
+      next();
     });
+    done();
   },
   { name: 'security-headers', fastify: '5.x' },
 );

@@ -2,24 +2,28 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { LogController } from 'fastify';
 import pino, { type DestinationStream, type LoggerOptions } from 'pino';
 
-/** Anything that could carry a secret is replaced before a line is written. */
+/**
+ * Request lines carry only fields chosen for them (never headers or bodies); these paths catch a secret
+ * handed to the logger by mistake. Exact paths, no wildcards: wildcard redaction costs on every line.
+ */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',
-  '*.password',
-  '*.current_password',
-  '*.new_password',
-  '*.hashed_password',
-  '*.hashedPassword',
-  '*.access_token',
-  '*.refresh_token',
-  '*.token',
-  '*.secret_key',
   'password',
+  'current_password',
+  'new_password',
+  'hashed_password',
   'token',
+  'access_token',
+  'refresh_token',
+  'body.password',
+  'body.current_password',
+  'body.new_password',
+  'body.token',
+  'body.refresh_token',
 ];
 
 export function createLogger(

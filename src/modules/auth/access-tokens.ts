@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Clock } from '../../shared/clock.js';
 import { errors } from '../../shared/errors.js';
@@ -14,6 +14,7 @@ export interface AccessTokenSubject {
   sessionId: string;
 }
 
+const VERIFIED_CACHE_SIZE = 10_000;
 const MAX_USER_ID = 2_147_483_647;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -22,7 +23,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * that a request is checked against, plus `iat`, `exp` and a unique `jti`.
  */
 export function createAccessTokens(deps: { secretKey: string; expiresInSeconds: number; clock: Clock }) {
-  const key = new TextEncoder().encode(deps.secretKey);
+  // A KeyObject made once: handing jose the raw bytes would import the key again on every call.
+  const key = createSecretKey(Buffer.from(deps.secretKey, 'utf8'));
+  /**
+   * Tokens whose signature was already checked, until they expire. Revocation does not depend on this:
+   * every request still checks the session in the database.
+   */
+  const verified = new Map<string, AccessTokenSubject & { exp: number }>();
 
   return {
     async issue(subject: AccessTokenSubject): Promise<IssuedAccessToken> {
@@ -39,12 +46,15 @@ export function createAccessTokens(deps: { secretKey: string; expiresInSeconds: 
 
     /** The token's subject, or a 401: bad signature, another algorithm (`none`, RS256...), expired, malformed. */
     async verify(token: string): Promise<AccessTokenSubject> {
-      let payload: { sub?: unknown; sid?: unknown };
+      const now = deps.clock.now();
+      const cached = verified.get(token);
+      if (cached && cached.exp * 1000 > now.getTime()) return cached;
+      let payload: { sub?: unknown; sid?: unknown; exp?: number };
       try {
         ({ payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
           requiredClaims: ['sub', 'exp', 'sid'],
-          currentDate: deps.clock.now(),
+          currentDate: now,
         }));
       } catch (error) {
         if (error instanceof joseErrors.JWTExpired)
@@ -55,7 +65,10 @@ export function createAccessTokens(deps: { secretKey: string; expiresInSeconds: 
       if (userId < 1 || userId > MAX_USER_ID || typeof payload.sid !== 'string' || !UUID.test(payload.sid)) {
         throw errors.unauthenticated();
       }
-      return { userId, sessionId: payload.sid };
+      const subject = { userId, sessionId: payload.sid, exp: payload.exp ?? 0 };
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+      verified.set(token, subject);
+      return subject;
     },
   };
 }
