@@ -235,7 +235,8 @@ export const settings = {
   },
   DATA_DIR: {
     default: './.data',
-    description: 'Folder of the embedded database and the generated development secret.',
+    description:
+      'Folder of the embedded database (DATA_DIR/pgdata), its lock file and the generated development secret.',
     parse: str,
   },
   REDIS_URL: {
@@ -246,7 +247,8 @@ export const settings = {
   },
   RATE_LIMIT_LOGIN_PER_MINUTE: {
     default: 30,
-    description: 'Login, token and register attempts allowed per client IP per minute (0 = no limit).',
+    description:
+      'Requests per client IP per minute to each credential route (login, token, register, refresh, password reset, verification); 0 = no limit.',
     parse: int(0, 1_000_000),
   },
   TRUST_PROXY: {
@@ -254,7 +256,12 @@ export const settings = {
     description: 'Trust X-Forwarded-* headers (set when behind a reverse proxy).',
     parse: bool,
   },
-  SMTP_HOST: { default: undefined, defaultLabel: '(unset)', description: 'SMTP server host.', parse: optional(str) },
+  SMTP_HOST: {
+    default: undefined,
+    defaultLabel: '(unset: emails are written to the log)',
+    description: 'SMTP server host for outgoing email.',
+    parse: optional(str),
+  },
   SMTP_PORT: { default: 587, description: 'SMTP server port.', parse: int(1, 65535) },
   SMTP_USER: { default: undefined, defaultLabel: '(unset)', description: 'SMTP user name.', parse: optional(str) },
   SMTP_PASSWORD: {
@@ -267,7 +274,7 @@ export const settings = {
   EMAILS_FROM_EMAIL: {
     default: undefined,
     defaultLabel: '(unset)',
-    description: 'Sender address of outgoing email.',
+    description: 'Sender address of outgoing email (default no-reply@SMTP_HOST).',
     parse: optional(str),
   },
   EMAILS_FROM_NAME: {
