@@ -54,6 +54,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(createValidatorCompiler());
+  // The API speaks JSON (and forms on the login routes); Fastify's built-in text/plain parser would let a
+  // text body reach validation as a string instead of answering 415.
+  app.removeContentTypeParser('text/plain');
   const services = createServices({
     config,
     db: database.db,
