@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
 
 /** The built server, started the way `npm start` starts it (global-setup built dist/ for this run). */
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -66,6 +67,11 @@ const json = async (url: string, init?: RequestInit) => {
 };
 
 describe('the built server as a real process', () => {
+  it('is what npm start runs', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(pkg.scripts.start).toBe('node dist/server.js');
+  });
+
   const dataDir = mkdtempSync(join(tmpdir(), 'energyexe-server-'));
   let token = '';
 
@@ -131,5 +137,32 @@ describe('the built server as a real process', () => {
     const server = await start({ DATA_DIR: dataDir, ENVIRONMENT: 'production' }, false);
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain('SECRET_KEY must be set in production');
+  });
+});
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)('the built server on PostgreSQL', () => {
+  let database: TestDatabase | undefined;
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  it('migrates on start with MIGRATE_ON_START and serves from the pool', async () => {
+    database = await createTestDatabase({ migrated: false });
+    const server = await start({
+      DATABASE_URL: database.url as string,
+      MIGRATE_ON_START: 'true',
+      DB_POOL_SIZE: '2',
+      DB_MAX_OVERFLOW: '1',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'energyexe-server-pg-')),
+    });
+    expect((await json(`${server.url}/health/ready`)).body).toEqual({ status: 'ready', checks: { database: 'ok' } });
+    const registered = await json(`${server.url}/api/v1/auth/register`, {
+      method: 'POST',
+      body: JSON.stringify({ email: 'pg@example.com', username: 'pgproc', password: 'process-password' }),
+    });
+    expect(registered.status).toBe(201);
+    expect(await database.query('SELECT username FROM users')).toEqual([{ username: 'pgproc' }]);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
   });
 });

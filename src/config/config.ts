@@ -248,7 +248,7 @@ export const settings = {
   RATE_LIMIT_LOGIN_PER_MINUTE: {
     default: 30,
     description:
-      'Requests per client IP per minute to each credential route (login, token, register, refresh, password reset, verification); 0 = no limit.',
+      'Requests per client IP per minute to each credential route (login, token, register, password reset, verification); 0 = no limit.',
     parse: int(0, 1_000_000),
   },
   TRUST_PROXY: {

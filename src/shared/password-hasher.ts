@@ -28,7 +28,9 @@ const BCRYPT_PREFIX = /^\$2[abxy]\$\d{2}\$/;
 export function createPasswordHasher(params: Argon2Params = OWASP_ARGON2): PasswordHasher {
   const options = { algorithm: ARGON2ID, ...params };
   const currentPrefix = `$argon2id$v=19$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}$`;
-  let dummy: Promise<string> | undefined;
+  // Made up front, so the first unknown-account login is not slower (and so recognisable) than the rest.
+  const dummy = hash('dummy-password-for-timing', options);
+  dummy.catch(() => {});
 
   return {
     hash: (password) => hash(password, options),
@@ -43,7 +45,6 @@ export function createPasswordHasher(params: Argon2Params = OWASP_ARGON2): Passw
     },
     needsRehash: (storedHash) => !storedHash.startsWith(currentPrefix),
     async verifyDummy(password) {
-      dummy ??= hash('dummy-password-for-timing', options);
       await verify(await dummy, password).catch(() => false);
     },
   };

@@ -4,7 +4,6 @@ export type AuditEventName =
   | 'auth.login.succeeded'
   | 'auth.login.failed'
   | 'auth.logout'
-  | 'auth.logout_all'
   | 'auth.refresh.reused'
   | 'auth.session.revoked'
   | 'auth.password_reset.requested'
