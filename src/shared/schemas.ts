@@ -21,3 +21,6 @@ export const ErrorResponse = Type.Object(
   },
   { title: 'ErrorResponse' },
 );
+
+/** The OpenAPI security of a route that needs a bearer token: the docs' OAuth2 form or a pasted token. */
+export const bearerSecurity: Record<string, string[]>[] = [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }];

@@ -13,6 +13,20 @@ import { createLogger } from '../../src/shared/logger.js';
 import { startSmtpServer, type TestSmtpServer } from './smtp.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
+/** The fields of the contract's user object, sorted: nothing more may leave the service. */
+export const USER_FIELDS = [
+  'created_at',
+  'email',
+  'email_verified',
+  'first_name',
+  'id',
+  'is_active',
+  'is_superuser',
+  'last_name',
+  'updated_at',
+  'username',
+];
+
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789';
 
 /** The configuration tests run with: loaded through the real loader, from an explicit environment. */

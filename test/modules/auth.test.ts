@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectError, useTestApp } from '../helpers/test-app.js';
+import { expectError, USER_FIELDS, useTestApp } from '../helpers/test-app.js';
 
 const ctx = useTestApp();
 
@@ -12,20 +12,7 @@ describe('POST /api/v1/auth/register', () => {
     });
     expect(response.statusCode).toBe(201);
     const body = response.json();
-    expect(Object.keys(body).sort()).toEqual(
-      [
-        'created_at',
-        'email',
-        'email_verified',
-        'first_name',
-        'id',
-        'is_active',
-        'is_superuser',
-        'last_name',
-        'updated_at',
-        'username',
-      ].sort(),
-    );
+    expect(Object.keys(body).sort()).toEqual(USER_FIELDS);
     expect(body).toMatchObject({ email: 'alice@example.com', username: 'alice', is_active: true, is_superuser: false });
     expect(body.created_at).toMatch(/Z$/);
   });

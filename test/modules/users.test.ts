@@ -1,21 +1,8 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { expectError, TEST_SECRET, useTestApp } from '../helpers/test-app.js';
+import { expectError, TEST_SECRET, USER_FIELDS, useTestApp } from '../helpers/test-app.js';
 
 const ctx = useTestApp();
-
-const USER_FIELDS = [
-  'created_at',
-  'email',
-  'email_verified',
-  'first_name',
-  'id',
-  'is_active',
-  'is_superuser',
-  'last_name',
-  'updated_at',
-  'username',
-].sort();
 
 const keysOf = (value: object) => Object.keys(value).sort();
 const get = (url: string, headers: Record<string, string> = {}) => ctx.app.inject({ method: 'GET', url, headers });

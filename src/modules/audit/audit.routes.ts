@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { ErrorResponse } from '../../shared/schemas.js';
+import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
 import { AuditEventList, AuditQuery, OwnAuditQuery, toAuditEventResponse } from './audit.schemas.js';
 import type { AuditEventRow } from './audit.table.js';
 
-const security: Record<string, string[]>[] = [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }];
 const authErrors = { 401: ErrorResponse, 422: ErrorResponse };
 
 /** A full page may have more behind it: the next page starts before its last id. */
@@ -26,7 +25,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Audit events (superuser)',
         description:
           'Newest first. For the next page pass `before` = the `X-Next-Before-Id` header (absent on the last page).',
-        security,
+        security: bearerSecurity,
         querystring: AuditQuery,
         response: { 200: AuditEventList, 403: ErrorResponse, ...authErrors },
       },
@@ -53,7 +52,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['audit'],
         summary: 'My account history',
         description: 'Events about the current user, newest first; paginated like /audit-events.',
-        security,
+        security: bearerSecurity,
         querystring: OwnAuditQuery,
         response: { 200: AuditEventList, ...authErrors },
       },

@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestMeta } from '../../plugins/auth.js';
-import { ErrorResponse } from '../../shared/schemas.js';
+import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
 import { MessageResponse, toUserResponse, User } from '../users/users.schemas.js';
 import {
   AcceptedResponse,
@@ -15,7 +15,6 @@ import {
   VerifyEmailBody,
 } from './auth.schemas.js';
 
-const security: Record<string, string[]>[] = [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }];
 const ACCEPTED = { message: 'If the address belongs to an account, an email is on its way' };
 
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -98,7 +97,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['auth'],
         summary: 'End the current session',
-        security,
+        security: bearerSecurity,
         response: { 200: MessageResponse, 401: ErrorResponse },
       },
     },
@@ -115,7 +114,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['auth'],
         summary: 'End every session of the current user, this one included',
-        security,
+        security: bearerSecurity,
         response: { 200: MessageResponse, 401: ErrorResponse },
       },
     },

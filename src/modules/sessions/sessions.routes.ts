@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestMeta } from '../../plugins/auth.js';
-import { ErrorResponse } from '../../shared/schemas.js';
+import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
 import { MessageResponse, UserIdParams } from '../users/users.schemas.js';
 import { sessionsErrors } from './sessions.errors.js';
 import { RevokedResponse, SessionIdParams, SessionList, toSessionResponse } from './sessions.schemas.js';
 
-const security: Record<string, string[]>[] = [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }];
 const authErrors = { 401: ErrorResponse, 422: ErrorResponse };
 const adminErrors = { ...authErrors, 403: ErrorResponse, 404: ErrorResponse };
 
@@ -19,7 +18,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['sessions'],
         summary: 'My active sessions',
-        security,
+        security: bearerSecurity,
         response: { 200: SessionList, ...authErrors },
       },
     },
@@ -33,7 +32,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['sessions'],
         summary: 'End one of my sessions',
-        security,
+        security: bearerSecurity,
         params: SessionIdParams,
         response: { 200: MessageResponse, 404: ErrorResponse, ...authErrors },
       },
@@ -62,7 +61,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['sessions'],
         summary: "A user's active sessions (superuser)",
-        security,
+        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: SessionList, ...adminErrors },
       },
@@ -80,7 +79,7 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['sessions'],
         summary: 'End every session of a user (superuser)',
-        security,
+        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: RevokedResponse, ...adminErrors },
       },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestMeta } from '../../plugins/auth.js';
-import { ErrorResponse } from '../../shared/schemas.js';
+import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
 import {
   ChangePasswordBody,
   ListUsersQuery,
@@ -13,7 +13,6 @@ import {
   UserUpdateMe,
 } from './users.schemas.js';
 
-const security: Record<string, string[]>[] = [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }];
 const authErrors = { 401: ErrorResponse, 422: ErrorResponse };
 const adminErrors = { ...authErrors, 403: ErrorResponse };
 
@@ -24,7 +23,12 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/me',
     {
       onRequest: [app.authenticate],
-      schema: { tags: ['users'], summary: 'The current user', security, response: { 200: User, ...authErrors } },
+      schema: {
+        tags: ['users'],
+        summary: 'The current user',
+        security: bearerSecurity,
+        response: { 200: User, ...authErrors },
+      },
     },
     async (request) => toUserResponse(request.user),
   );
@@ -37,7 +41,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['users'],
         summary: 'Update the current user',
         description: 'Partial update. Changing `password` requires `current_password`.',
-        security,
+        security: bearerSecurity,
         body: UserUpdateMe,
         response: { 200: User, 400: ErrorResponse, 409: ErrorResponse, ...authErrors },
       },
@@ -54,7 +58,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['users'],
         summary: 'Change the current password',
         description: 'Every other session of the user ends; the one making this request goes on.',
-        security,
+        security: bearerSecurity,
         body: ChangePasswordBody,
         response: { 200: MessageResponse, 400: ErrorResponse, ...authErrors },
       },
@@ -73,7 +77,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['users'],
         summary: 'List users (superuser)',
         description: 'Ordered by id. The total number of matching users is in the `X-Total-Count` header.',
-        security,
+        security: bearerSecurity,
         querystring: ListUsersQuery,
         response: { 200: UserList, ...adminErrors },
       },
@@ -92,7 +96,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['users'],
         summary: 'Get a user (superuser)',
-        security,
+        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: User, 404: ErrorResponse, ...adminErrors },
       },
@@ -108,7 +112,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['users'],
         summary: 'Update a user (superuser)',
         description: 'Partial update, including `is_active`, `is_superuser` and `password`.',
-        security,
+        security: bearerSecurity,
         params: UserIdParams,
         body: UserUpdate,
         response: { 200: User, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...adminErrors },
@@ -125,7 +129,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['users'],
         summary: 'Delete a user (superuser)',
-        security,
+        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: MessageResponse, 400: ErrorResponse, 404: ErrorResponse, ...adminErrors },
       },
