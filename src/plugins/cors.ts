@@ -12,7 +12,14 @@ export const corsPlugin = fp<{ origins: string[] }>(
       origin: allowAny ? '*' : (origin, cb) => cb(null, origin !== undefined && allowed.has(origin)),
       credentials: !allowAny,
       methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      exposedHeaders: ['X-Request-ID', 'X-Process-Time', 'X-Total-Count', 'Retry-After'],
+      exposedHeaders: [
+        'X-Request-ID',
+        'X-Process-Time',
+        'X-Total-Count',
+        'X-Next-After-Id',
+        'X-Next-Before-Id',
+        'Retry-After',
+      ],
       maxAge: 600,
       strictPreflight: false,
     });

@@ -18,6 +18,10 @@ export const usersErrors = {
         details: [{ loc: ['body', 'current_password'], msg: 'Field required to change the password', type: 'missing' }],
       },
     ),
+  skipWithAfterId: () =>
+    new AppError('ValidationError', 'users.skip_with_after_id', 'Use either skip or after_id, not both', {
+      details: [{ loc: ['query', 'skip'], msg: 'Not allowed together with after_id', type: 'value_error' }],
+    }),
   currentPasswordIncorrect: () =>
     new AppError('BadRequestError', 'users.current_password_incorrect', 'Current password is incorrect'),
 };

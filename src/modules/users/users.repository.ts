@@ -1,4 +1,4 @@
-import { asc, count, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, ilike, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { uniqueViolation } from '../../db/errors.js';
 import { usersErrors } from './users.errors.js';
@@ -14,6 +14,8 @@ export type UserPatch = Partial<
 export interface ListUsersQuery {
   skip: number;
   limit: number;
+  /** Keyset cursor: only ids above it (an index range scan, unlike a large offset). */
+  after_id?: number | undefined;
   search?: string | undefined;
 }
 
@@ -100,8 +102,9 @@ export function createUsersRepository(db: Database) {
 
     async list(query: ListUsersQuery): Promise<{ items: UserRow[]; total: number }> {
       const where = searchFilter(query.search);
+      const page = query.after_id === undefined ? where : and(where, gt(users.id, query.after_id));
       const [items, totals] = await Promise.all([
-        db.select().from(users).where(where).orderBy(asc(users.id)).offset(query.skip).limit(query.limit),
+        db.select().from(users).where(page).orderBy(asc(users.id)).offset(query.skip).limit(query.limit),
         db.select({ total: count() }).from(users).where(where),
       ]);
       return { items, total: totals[0]?.total ?? 0 };

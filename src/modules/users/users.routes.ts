@@ -76,7 +76,8 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['users'],
         summary: 'List users (superuser)',
-        description: 'Ordered by id. The total number of matching users is in the `X-Total-Count` header.',
+        description:
+          'Ordered by id. The total number of matching users is in the `X-Total-Count` header. A full page also has `X-Next-After-Id`, the `after_id` of the next page.',
         security: bearerSecurity,
         querystring: ListUsersQuery,
         response: { 200: UserList, ...adminErrors },
@@ -85,6 +86,8 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { items, total } = await users.list(request.query);
       reply.header('x-total-count', String(total));
+      const last = items.at(-1);
+      if (last && items.length === request.query.limit) reply.header('x-next-after-id', String(last.id));
       return items.map(toUserResponse);
     },
   );

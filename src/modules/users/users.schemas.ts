@@ -80,8 +80,16 @@ export const UserIdParams = Type.Object({
 });
 
 export const ListUsersQuery = Type.Object({
-  skip: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0 }),
+  skip: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0, description: 'Offset pagination.' }),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  after_id: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 2_147_483_647,
+      description:
+        'Keyset pagination: users with a larger id. Pass the `X-Next-After-Id` header of the previous page; as fast on the last page as on the first. Not together with `skip`.',
+    }),
+  ),
   search: Type.Optional(
     Type.String({
       maxLength: 255,

@@ -98,7 +98,10 @@ export function createUsersService(deps: {
 
     getById: (id: number) => usersRepository.getByIdOrThrow(id),
 
-    list: (query: ListUsersQuery) => usersRepository.list(query),
+    list(query: ListUsersQuery) {
+      if (query.after_id !== undefined && query.skip > 0) throw usersErrors.skipWithAfterId();
+      return usersRepository.list(query);
+    },
 
     listSuperusers: () => usersRepository.listSuperusers(),
 
