@@ -1,23 +1,32 @@
 // npm run bench: builds, starts the production server against PostgreSQL in a database of its own,
 // seeds it, and measures each scenario against bench/baseline/server.mjs in the same run, alternating
 // the two so the machine's drift cancels out. Prints a table and writes bench/results/*.json.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hash } from '@node-rs/argon2';
-import pg from 'pg';
+import {
+  build,
+  createBenchDatabase,
+  freePort,
+  load,
+  log,
+  login,
+  ROOT,
+  rss,
+  SECRET,
+  seedUsers,
+  start,
+  startApi,
+  stop,
+  waitForHttp,
+} from './lib.mjs';
 
 const env = process.env;
-const ROOT = new URL('..', import.meta.url).pathname;
 const DURATION = Number(env.BENCH_DURATION ?? 8);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 64);
 const WARMUP = Number(env.BENCH_WARMUP ?? 2);
 const SOAK = Number(env.BENCH_SOAK ?? 0);
-const BASE_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const SECRET = 'bench-secret-key-0123456789abcdef-0123456789abcdef';
 const USERS = 10_000;
 /** Comma list of scenario names to run (default all); BENCH_PROFILE=dir writes a --cpu-prof of our server there. */
 const ONLY = env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
@@ -32,93 +41,6 @@ const SCENARIOS = [
   { name: 'register', label: 'POST /auth/register', connections: 8 },
   { name: 'refresh', label: 'POST /auth/refresh', connections: 8 },
 ];
-
-const log = (msg) => process.stdout.write(`${msg}\n`);
-const children = [];
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-});
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHttp(url, timeoutMs = 30_000) {
-  const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    try {
-      if ((await fetch(url)).ok) return Date.now() - started;
-    } catch {}
-    await sleep(20);
-  }
-  throw new Error(`${url} did not answer`);
-}
-
-function start(name, args, childEnv) {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { PATH: env.PATH, ...childEnv },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c) => {
-    stderr += c;
-  });
-  child.on('exit', (code) => {
-    if (code && code !== 0 && !child.stopping) log(`${name} exited with ${code}: ${stderr}`);
-  });
-  children.push(child);
-  return child;
-}
-
-async function stop(child) {
-  child.stopping = true;
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.on('exit', resolve));
-}
-
-const rss = (pid) => {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-};
-
-function load(url, scenario, duration, connections, tokens) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [join(ROOT, 'bench/load.mjs'), JSON.stringify({ url, scenario, duration, connections, tokens })],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-    });
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1))) : reject(new Error(`load ${code}`)),
-    );
-  });
-}
-
-async function login(url, username) {
-  const response = await fetch(`${url}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: 'bench-password' }),
-  });
-  if (!response.ok) throw new Error(`login ${username}: ${response.status} ${await response.text()}`);
-  return response.json();
-}
 
 /** Polls /health every 25 ms while `during` runs: its latency is the event loop's queueing delay. */
 async function probeLag(url, during) {
@@ -147,16 +69,8 @@ async function main() {
   log(
     `node ${process.version}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; duration ${DURATION}s per target per scenario, ${CONNECTIONS} connections`,
   );
-  log('building...');
-  execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
-
-  const base = new URL(BASE_URL);
-  const dbName = `energyexe_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: BASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${dbName}"`);
-  const dbUrl = new URL(base);
-  dbUrl.pathname = `/${dbName}`;
+  build();
+  const database = await createBenchDatabase(`energyexe_bench_${process.pid}`);
   const results = {
     date: new Date().toISOString(),
     node: process.version,
@@ -167,42 +81,14 @@ async function main() {
   };
 
   try {
-    const oursPort = await freePort();
-    const basePort = await freePort();
     const profileArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
-    const ours = start('api', [...profileArgs, 'dist/server.js'], {
-      DATABASE_URL: dbUrl.toString(),
-      MIGRATE_ON_START: 'true',
-      PORT: String(oursPort),
-      HOST: '127.0.0.1',
-      ENVIRONMENT: 'production',
-      SECRET_KEY: SECRET,
-      RATE_LIMIT_LOGIN_PER_MINUTE: '0',
-      LOG_LEVEL: 'info',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-data-')),
-    });
-    const oursUrl = `http://127.0.0.1:${oursPort}`;
-    await waitForHttp(`${oursUrl}/health/ready`);
-
+    const { child: ours, port: oursPort, url: oursUrl } = await startApi(database.url, profileArgs);
+    const basePort = await freePort();
     log(`seeding ${USERS} users...`);
-    const db = new pg.Client({ connectionString: dbUrl.toString() });
-    await db.connect();
-    const hashed = await hash('bench-password', { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 });
-    await db.query(
-      `INSERT INTO users (email, username, hashed_password, first_name, last_name, email_verified)
-       SELECT 'user' || i || '@bench.example', 'user' || i, $1, 'First' || i, 'Last' || i, true FROM generate_series(1, $2) AS i`,
-      [hashed, USERS],
-    );
-    await db.query(
-      `INSERT INTO users (email, username, hashed_password, is_superuser, email_verified) VALUES
-       ('admin@bench.example', 'bench_admin', $1, true, true), ('login@bench.example', 'bench_login', $1, false, true)`,
-      [hashed],
-    );
-    await db.query('ANALYZE');
-    await db.end();
+    await seedUsers(database.url, USERS);
 
     const baseline = start('baseline', ['bench/baseline/server.mjs'], {
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: database.url,
       SECRET_KEY: SECRET,
       PORT: String(basePort),
       POOL_MAX: '15',
@@ -287,8 +173,7 @@ async function main() {
 
     if (!ONLY) results.startupMs = await measureStartup(oursPort);
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    await admin.end();
+    await database.drop();
   }
 
   printTable(results);

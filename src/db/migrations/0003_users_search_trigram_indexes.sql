@@ -1,5 +1,7 @@
--- Trigram indexes make the user search (ILIKE '%term%' on four columns) an index scan instead of a scan of
--- every row. pg_trgm ships with PostgreSQL (a trusted extension since 13, so the database owner may create it)
+-- A trigram index makes the user search (ILIKE '%term%' over username, email, first and last name) an index
+-- scan instead of a scan of every row. One index over the four columns joined by chr(31), the expression the
+-- users repository searches: with four separate indexes the planner misjudged the OR of them and scanned
+-- the table (93 ms against 10 ms on 100,000 users). pg_trgm ships with PostgreSQL (a trusted extension since 13, so the database owner may create it)
 -- but not with the embedded PGlite, and a managed server may refuse it: then the search keeps working,
 -- unindexed, and the migration says so instead of failing.
 DO $$
@@ -14,9 +16,9 @@ BEGIN
     RAISE NOTICE 'pg_trgm could not be created (insufficient privilege): user search stays unindexed';
     RETURN;
   END;
-  CREATE INDEX IF NOT EXISTS users_username_trgm_idx ON users USING gin (username gin_trgm_ops);
-  CREATE INDEX IF NOT EXISTS users_email_trgm_idx ON users USING gin (email gin_trgm_ops);
-  CREATE INDEX IF NOT EXISTS users_first_name_trgm_idx ON users USING gin (first_name gin_trgm_ops);
-  CREATE INDEX IF NOT EXISTS users_last_name_trgm_idx ON users USING gin (last_name gin_trgm_ops);
+  CREATE INDEX IF NOT EXISTS users_search_trgm_idx ON users USING gin (
+    (coalesce(username, '') || chr(31) || coalesce(email, '') || chr(31) || coalesce(first_name, '') || chr(31) || coalesce(last_name, ''))
+    gin_trgm_ops
+  );
 END
 $$;
