@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { wrapEmbedded } from '../src/db/client.js';
+import { wrapEmbedded } from '../src/db/embedded.js';
 import { assertTestDatabaseUrl } from './helpers/test-database.js';
 
 /**

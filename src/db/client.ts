@@ -1,14 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import type { Logger as DrizzleLogger } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
-import { lockDataDir } from './data-dir-lock.js';
 import * as schema from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -36,13 +32,16 @@ export interface OpenDatabaseOptions {
   connectTimeoutMs?: number;
 }
 
-function echoLogger(log: OpenDatabaseOptions['echo']): DrizzleLogger | undefined {
+export function echoLogger(log: OpenDatabaseOptions['echo']): DrizzleLogger | undefined {
   if (!log) return undefined;
   return { logQuery: (sql) => log.debug({ sql }, 'sql') };
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  return options.databaseUrl ? openPostgres(options, options.databaseUrl) : openEmbedded(options);
+  if (options.databaseUrl) return openPostgres(options, options.databaseUrl);
+  // Loaded only when used: a server on PostgreSQL never pays for PGlite's code in memory or start-up.
+  const { openEmbedded } = await import('./embedded.js');
+  return openEmbedded(options);
 }
 
 /** Opens the database the configuration names, the same way for the server and the CLI. */
@@ -90,45 +89,6 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
     },
     async close() {
       await pool.end();
-    },
-  };
-}
-
-async function openEmbedded(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
-  const lock = options.dataDir ? lockDataDir(options.dataDir) : undefined;
-  try {
-    const client = await PGlite.create(options.dataDir ? `${options.dataDir}/pgdata` : undefined);
-    return wrapEmbedded(client, options.echo, () => lock?.release());
-  } catch (error) {
-    lock?.release();
-    throw error;
-  }
-}
-
-/** A handle over an open PGlite instance (the test suite opens its instances from a migrated template). */
-export function wrapEmbedded(
-  client: PGlite,
-  echo?: OpenDatabaseOptions['echo'],
-  onClose: () => void = () => {},
-): DatabaseHandle {
-  const logger = echoLogger(echo);
-  const pglite = drizzlePglite(client, { schema, ...(logger ? { logger } : {}) });
-
-  return {
-    db: pglite as unknown as Database,
-    kind: 'embedded',
-    async ping() {
-      await client.query('SELECT 1');
-    },
-    async migrate() {
-      await migratePglite(pglite, { migrationsFolder: MIGRATIONS_FOLDER });
-    },
-    async close() {
-      try {
-        if (!client.closed) await client.close();
-      } finally {
-        onClose();
-      }
     },
   };
 }

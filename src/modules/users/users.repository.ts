@@ -37,6 +37,16 @@ export function createUsersRepository(db: Database) {
     .where(eq(users.id, sql.placeholder('id')))
     .prepare('users_by_id');
 
+  // The unfiltered list is the common case: prepared once per connection, not parsed and planned per request.
+  const firstPages = db
+    .select()
+    .from(users)
+    .orderBy(asc(users.id))
+    .offset(sql.placeholder('skip'))
+    .limit(sql.placeholder('limit'))
+    .prepare('users_list');
+  const countAll = db.select({ total: count() }).from(users).prepare('users_count');
+
   /**
    * The same expression as the trigram index of migration 0003 (columns joined by chr(31), which no search
    * term contains), so PostgreSQL can answer `%term%` from the index.
@@ -101,6 +111,13 @@ export function createUsersRepository(db: Database) {
 
     async list(query: ListUsersQuery): Promise<{ items: UserRow[]; total: number }> {
       const where = searchFilter(query.search);
+      if (!where && query.after_id === undefined) {
+        const [items, totals] = await Promise.all([
+          firstPages.execute({ skip: query.skip, limit: query.limit }),
+          countAll.execute(),
+        ]);
+        return { items, total: totals[0]?.total ?? 0 };
+      }
       const page = query.after_id === undefined ? where : and(where, gt(users.id, query.after_id));
       const [items, totals] = await Promise.all([
         db.select().from(users).where(page).orderBy(asc(users.id)).offset(query.skip).limit(query.limit),
