@@ -308,3 +308,21 @@ describe('POST /api/v1/users/me/password', () => {
     expectError(response, 422, 'ValidationError');
   });
 });
+
+describe('a password set by a superuser', () => {
+  it("ends every session of the user, but not the superuser's own when it is their own account", async () => {
+    const admin = await ctx.signIn({ is_superuser: true });
+    const target = await ctx.signIn();
+    const put = (id: number) =>
+      ctx.app.inject({
+        method: 'PUT',
+        url: `/api/v1/users/${id}`,
+        headers: admin.headers,
+        payload: { password: 'set-by-the-admin-1' },
+      });
+    expect((await put(target.user.id)).statusCode).toBe(200);
+    expect((await me(target.headers.authorization)).statusCode).toBe(401);
+    expect((await put(admin.user.id)).statusCode).toBe(200);
+    expect((await me(admin.headers.authorization)).statusCode).toBe(200);
+  });
+});

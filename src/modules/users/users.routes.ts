@@ -122,7 +122,9 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) =>
-      toUserResponse(await users.update(request.user, request.params.user_id, request.body, requestMeta(request))),
+      toUserResponse(
+        await users.update(request.user, request.params.user_id, request.body, requestMeta(request), request.sessionId),
+      ),
   );
 
   app.delete(

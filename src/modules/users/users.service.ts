@@ -129,14 +129,21 @@ export function createUsersService(deps: {
       await applyUpdate(current, current, { password: input.new_password }, meta, sessionId);
     },
 
-    async update(actor: UserRow, id: number, input: UserUpdate, meta?: RequestMeta): Promise<UserRow> {
+    /** `actorSessionId`: a superuser changing their own password this way keeps their current session. */
+    async update(
+      actor: UserRow,
+      id: number,
+      input: UserUpdate,
+      meta?: RequestMeta,
+      actorSessionId?: string,
+    ): Promise<UserRow> {
       if (actor.id === id) {
         // A superuser locking themselves out could leave the service with no administrator at all.
         if (input.is_superuser === false) throw usersErrors.cannotDemoteSelf();
         if (input.is_active === false) throw usersErrors.cannotDeactivateSelf();
       }
       const current = await usersRepository.getByIdOrThrow(id);
-      return applyUpdate(actor, current, input, meta);
+      return applyUpdate(actor, current, input, meta, actor.id === id ? actorSessionId : undefined);
     },
 
     async delete(actor: UserRow, id: number, meta?: RequestMeta): Promise<void> {
