@@ -1,6 +1,5 @@
 import type { PasswordHasher } from '../../shared/password-hasher.js';
 import type { AuditService, RequestMeta } from '../audit/audit.service.js';
-import { sessionsErrors } from '../sessions/sessions.errors.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import type { NewUser, UsersService } from '../users/users.service.js';
@@ -79,12 +78,10 @@ export function createAuthService(deps: {
       return tokens(user.id, session.id, refreshToken);
     },
 
+    /** The user's activity and the session are checked inside the rotation itself. */
     async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenPair> {
-      const { session, refreshToken: next } = await sessionsService.refresh(refreshToken, meta);
-      // The user may have been deactivated since: no new access token for them.
-      const user = await sessionsService.findActiveUser(session.userId, session.id);
-      if (!user) throw sessionsErrors.invalidRefreshToken();
-      return tokens(user.id, session.id, next);
+      const rotated = await sessionsService.refresh(refreshToken, meta);
+      return tokens(rotated.userId, rotated.sessionId, rotated.refreshToken);
     },
 
     async logout(user: UserRow, sessionId: string, meta: RequestMeta): Promise<void> {

@@ -76,25 +76,33 @@ export function createSessionsRepository(db: Database) {
     },
 
     /**
-     * Marks the presented token rotated and stores its successor, atomically. Only one caller can rotate a
-     * given token (the `rotated_at IS NULL` guard): false means someone else did first.
+     * The whole rotation in one statement (one round trip, atomic): spends the presented token if it is
+     * unspent and unexpired, its session active and its user active, stores the successor (never outliving
+     * the session) and touches the session. Only one caller can spend a token (`rotated_at IS NULL` is
+     * re-checked after a concurrent update): undefined means it was not spendable, for whatever reason.
      */
-    rotate(
-      tokenId: string,
-      next: { sessionId: string; tokenHash: string; expiresAt: Date },
+    async rotate(
+      tokenHash: string,
+      next: { tokenHash: string; expiresAt: Date },
       now: Date,
-    ): Promise<boolean> {
-      return db.transaction(async (tx) => {
-        const claimed = await tx
-          .update(refreshTokens)
-          .set({ rotatedAt: now })
-          .where(and(eq(refreshTokens.id, tokenId), isNull(refreshTokens.rotatedAt)))
-          .returning({ id: refreshTokens.id });
-        if (claimed.length === 0) return false;
-        await tx.insert(refreshTokens).values(next);
-        await tx.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, next.sessionId));
-        return true;
-      });
+    ): Promise<{ sessionId: string; userId: number } | undefined> {
+      const result = await db.execute(sql`
+        WITH claimed AS (
+          UPDATE ${refreshTokens} AS t SET rotated_at = ${now}
+          FROM ${sessions} AS s, ${users} AS u
+          WHERE t.token_hash = ${tokenHash} AND t.rotated_at IS NULL AND t.expires_at > ${now}
+            AND s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > ${now}
+            AND u.id = s.user_id AND u.is_active
+          RETURNING s.id AS session_id, s.user_id, s.expires_at
+        ), successor AS (
+          INSERT INTO ${refreshTokens} (session_id, token_hash, expires_at)
+          SELECT session_id, ${next.tokenHash}, LEAST(${next.expiresAt}::timestamptz, expires_at) FROM claimed
+        ), touched AS (
+          UPDATE ${sessions} SET last_used_at = ${now} WHERE id IN (SELECT session_id FROM claimed)
+        )
+        SELECT session_id, user_id FROM claimed`);
+      const row = (result as unknown as { rows: { session_id: string; user_id: number }[] }).rows[0];
+      return row ? { sessionId: row.session_id, userId: Number(row.user_id) } : undefined;
     },
 
     async revoke(sessionId: string, reason: RevokeReason, now: Date, userId?: number): Promise<boolean> {

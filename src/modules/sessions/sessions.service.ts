@@ -42,35 +42,41 @@ export function createSessionsService(deps: {
 
     /**
      * Rotation: the presented token is spent and a new one returned. A spent token presented again means
-     * two parties hold it (theft or replay), so the whole session (token family) is revoked.
+     * two parties hold it (theft or replay), so the whole session (token family) is revoked. The common case
+     * is one statement; only a refusal looks further, to tell a reuse from an unknown or expired token.
      */
-    async refresh(refreshToken: string, meta: RequestMeta): Promise<{ session: SessionRow; refreshToken: string }> {
+    async refresh(
+      refreshToken: string,
+      meta: RequestMeta,
+    ): Promise<{ sessionId: string; userId: number; refreshToken: string }> {
       const now = clock.now();
-      const found = await sessionsRepository.findRefreshToken(hashOpaqueToken(refreshToken));
-      if (!found) throw sessionsErrors.invalidRefreshToken();
-      const { token, session } = found;
-      if (session.revokedAt || session.expiresAt <= now) throw sessionsErrors.invalidRefreshToken();
-
-      const reuse = async () => {
-        await sessionsRepository.revoke(session.id, 'refresh_reused', now);
-        await auditService.record(
-          { event: 'auth.refresh.reused', subjectUserId: session.userId, details: { session_id: session.id } },
-          meta,
-        );
-        return sessionsErrors.refreshTokenReused();
-      };
-      if (token.rotatedAt) throw await reuse();
-      if (token.expiresAt <= now) throw sessionsErrors.invalidRefreshToken();
-
+      const presented = hashOpaqueToken(refreshToken);
       const next = generateOpaqueToken();
       const rotated = await sessionsRepository.rotate(
-        token.id,
-        { sessionId: session.id, tokenHash: hashOpaqueToken(next), expiresAt: refreshExpiry(now, session.expiresAt) },
+        presented,
+        {
+          tokenHash: hashOpaqueToken(next),
+          expiresAt: new Date(now.getTime() + settings.refreshTokenExpireDays * DAY_MS),
+        },
         now,
       );
-      // Lost the race to a parallel refresh with the same token: that is a reuse too.
-      if (!rotated) throw await reuse();
-      return { session, refreshToken: next };
+      if (rotated) return { ...rotated, refreshToken: next };
+
+      const found = await sessionsRepository.findRefreshToken(presented);
+      // Spent before, or just now by a parallel refresh with the same token: either way, a reuse.
+      if (found?.token.rotatedAt && !found.session.revokedAt) {
+        await sessionsRepository.revoke(found.session.id, 'refresh_reused', now);
+        await auditService.record(
+          {
+            event: 'auth.refresh.reused',
+            subjectUserId: found.session.userId,
+            details: { session_id: found.session.id },
+          },
+          meta,
+        );
+        throw sessionsErrors.refreshTokenReused();
+      }
+      throw sessionsErrors.invalidRefreshToken();
     },
 
     findActiveUser: (userId: number, sessionId: string) =>
