@@ -45,7 +45,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
     const message = e.message ?? '';
     if (
-      /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|PGlite is closed/i.test(
+      /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|PGlite is closed|Cannot use a pool after calling end/i.test(
         message,
       )
     ) {

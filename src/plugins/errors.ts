@@ -3,6 +3,8 @@ import fp from 'fastify-plugin';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { AppError, type ErrorDetail, errors } from '../shared/errors.js';
+import { logRequestCompleted } from '../shared/logger.js';
+import { setSecurityHeaders } from './security-headers.js';
 
 interface AjvError {
   keyword: string;
@@ -102,6 +104,32 @@ function send(request: FastifyRequest, reply: FastifyReply, error: AppError) {
       ...(error.details ? { details: error.details } : {}),
     },
   });
+}
+
+/**
+ * Fastify's `frameworkErrors`: the router's own failures (a malformed percent-encoding, an over-long path
+ * parameter) are answered before any hook runs, so this handler gives them what the hooks give every other
+ * response: the envelope, the request id, the security headers and the request's log line.
+ */
+export function createFrameworkErrorHandler(apiPrefix: string) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    const path = request.url.split('?', 1)[0] ?? '/';
+    let appError: AppError;
+    if (error.code === 'FST_ERR_BAD_URL') {
+      appError = new AppError('BadRequestError', 'request.bad_url', 'The URL is not correctly percent-encoded');
+    } else if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+      // Longer than any id or name a route takes: nothing can be found there.
+      appError = errors.routeNotFound(request.method, path);
+    } else {
+      request.log.error({ err: error }, 'unhandled error');
+      appError = errors.internal();
+    }
+    reply.raw.once('finish', () => logRequestCompleted(request, reply));
+    reply.header('x-request-id', request.id);
+    setSecurityHeaders(reply, request.url, apiPrefix);
+    reply.header('x-process-time', (reply.elapsedTime / 1000).toFixed(4));
+    send(request, reply, appError);
+  };
 }
 
 /**

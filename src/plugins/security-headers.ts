@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 
 const STATIC_HEADERS = {
@@ -6,12 +7,17 @@ const STATIC_HEADERS = {
   'referrer-policy': 'strict-origin-when-cross-origin',
 } as const;
 
-/** The contract's security headers on every response; API responses are never cached. */
+/** The contract's security headers; API responses are never cached. */
+export function setSecurityHeaders(reply: FastifyReply, url: string, apiPrefix: string): void {
+  reply.headers(STATIC_HEADERS);
+  if (url.startsWith(apiPrefix)) reply.header('cache-control', 'no-store');
+}
+
+/** The contract's security headers on every response. */
 export const securityHeadersPlugin = fp<{ apiPrefix: string }>(
   (app, { apiPrefix }, done) => {
     app.addHook('onRequest', (request, reply, next) => {
-      reply.headers(STATIC_HEADERS);
-      if (request.url.startsWith(apiPrefix)) reply.header('cache-control', 'no-store');
+      setSecurityHeaders(reply, request.url, apiPrefix);
       next();
     });
     done();

@@ -26,6 +26,30 @@ export const REDACTED_PATHS = [
   'body.refresh_token',
 ];
 
+const REDACTED_PARAMS = 'params: [redacted]';
+
+/**
+ * Errors as pino writes them, minus the parameters of a failed query: Drizzle puts them into its error's
+ * message and stack (a new user's password hash, token hashes, emails). The query and the driver's reason
+ * stay, which is what an operator needs.
+ */
+export function serializeError(err: unknown): unknown {
+  const serialized = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  const values: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    if ('query' in current && 'params' in current) values.push(`params: ${String(current.params)}`);
+    current = (current as { cause?: unknown }).cause;
+  }
+  if (values.length === 0 || !serialized || typeof serialized !== 'object') return serialized;
+  const scrub = (text: unknown) =>
+    typeof text === 'string' ? values.reduce((t, v) => t.split(v).join(REDACTED_PARAMS), text) : text;
+  serialized.message = scrub(serialized.message);
+  serialized.stack = scrub(serialized.stack);
+  if ('params' in serialized) serialized.params = '[redacted]';
+  return serialized;
+}
+
 export function createLogger(
   options: { level: string; pretty?: boolean },
   destination?: DestinationStream,
@@ -33,6 +57,7 @@ export function createLogger(
   const base: LoggerOptions = {
     level: options.level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
@@ -60,15 +85,21 @@ export class RequestLogController extends LogController {
 
   override routeNotFound(): void {}
 
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const line = {
-      method: request.method,
-      url: request.url,
-      status_code: reply.statusCode,
-      duration_ms: Math.round(reply.elapsedTime * 100) / 100,
-      user_id: request.user?.id,
-    };
-    if (reply.statusCode >= 500) reply.log.error({ ...line, err: error ?? undefined }, 'request completed');
-    else reply.log.info(line, 'request completed');
+  override requestCompleted(_error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    logRequestCompleted(request, reply);
   }
+}
+
+/** The one line a request writes when its response is done. */
+export function logRequestCompleted(request: FastifyRequest, reply: FastifyReply): void {
+  const line = {
+    method: request.method,
+    url: request.url,
+    status_code: reply.statusCode,
+    duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+    user_id: request.user?.id,
+  };
+  // A 5xx's error and stack were logged where it was handled; the request line only marks it.
+  if (reply.statusCode >= 500) reply.log.error(line, 'request completed');
+  else reply.log.info(line, 'request completed');
 }
