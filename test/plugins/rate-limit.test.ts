@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,18 +7,77 @@ import { createLogger } from '../../src/shared/logger.js';
 import { expectError, testConfig, useTestApp } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
-const attempt = (app: FastifyInstance) =>
-  app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'nobody', password: 'nothing' } });
+/** An address of this run's own: counters of other runs sharing the Redis server never meet it. */
+const uniqueIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
 
-describe('rate limiting in memory', () => {
+const attempt = (app: FastifyInstance, ip: string, url = '/api/v1/auth/login') =>
+  app.inject({
+    method: 'POST',
+    url,
+    remoteAddress: ip,
+    payload: { username: 'nobody', password: 'nothing-at-all' },
+  });
+
+/** Options of the server's own Redis client (src/server.ts). */
+const REDIS_OPTIONS = { maxRetriesPerRequest: 1, commandTimeout: 1000, connectTimeout: 2000 };
+
+/** REDIS_URL when set (CI); else a local Redis only if one answers. */
+async function findRedis(): Promise<string | undefined> {
+  if (process.env.REDIS_URL) return process.env.REDIS_URL;
+  const url = 'redis://127.0.0.1:6379';
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  try {
+    await probe.connect();
+    await probe.ping();
+    return url;
+  } catch {
+    return undefined;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+const redisUrl = await findRedis();
+
+describe('rate limiting in memory, RATE_LIMIT_LOGIN_PER_MINUTE=3', () => {
   const ctx = useTestApp({ RATE_LIMIT_LOGIN_PER_MINUTE: '3' });
 
-  it('answers the 4th login attempt in a minute with 429 and Retry-After', async () => {
-    for (let i = 0; i < 3; i++) expect((await attempt(ctx.app)).statusCode).toBe(401);
-    const limited = await attempt(ctx.app);
-    expect(expectError(limited, 429, 'RateLimitError').code).toBe('request.rate_limited');
-    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+  it('answers the 4th login attempt from one address within a minute with 429 and Retry-After', async () => {
+    const ip = uniqueIp();
+    for (let i = 0; i < 3; i++) expect((await attempt(ctx.app, ip)).statusCode).toBe(401);
+    const limited = await attempt(ctx.app, ip);
+    const error = expectError(limited, 429, 'RateLimitError');
+    expect(error.code).toBe('request.rate_limited');
+    const retryAfter = Number(limited.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(limited.headers['x-frame-options']).toBe('DENY');
+  });
+
+  it('counts each address on its own', async () => {
+    const ip = uniqueIp();
+    for (let i = 0; i < 4; i++) await attempt(ctx.app, ip);
+    expectError(await attempt(ctx.app, ip), 429, 'RateLimitError');
+    expect((await attempt(ctx.app, uniqueIp())).statusCode).toBe(401);
+  });
+
+  it('limits the OAuth2 token route as well', async () => {
+    const ip = uniqueIp();
+    const form = () =>
+      ctx.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/token',
+        remoteAddress: ip,
+        payload: 'username=nobody&password=nothing-at-all',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    for (let i = 0; i < 3; i++) expect((await form()).statusCode).toBe(401);
+    expectError(await form(), 429, 'RateLimitError');
   });
 
   it('leaves routes without credentials alone', async () => {
@@ -25,16 +85,60 @@ describe('rate limiting in memory', () => {
   });
 });
 
-// Redis is there in CI's PostgreSQL run (REDIS_URL); elsewhere this part is skipped, not faked.
-describe.skipIf(!process.env.REDIS_URL)('rate limiting through Redis', () => {
+describe('with RATE_LIMIT_LOGIN_PER_MINUTE=0', () => {
+  const ctx = useTestApp({ RATE_LIMIT_LOGIN_PER_MINUTE: '0' });
+
+  it('never limits login attempts', async () => {
+    const ip = uniqueIp();
+    for (let i = 0; i < 6; i++) expect((await attempt(ctx.app, ip)).statusCode).toBe(401);
+  });
+});
+
+describe('when Redis is down', () => {
+  let redis: Redis;
+  let database: TestDatabase;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    // Nothing listens on port 1.
+    redis = new Redis('redis://127.0.0.1:1', REDIS_OPTIONS);
+    redis.on('error', () => {});
+    database = await createTestDatabase();
+    app = await buildApp({
+      config: testConfig({ RATE_LIMIT_LOGIN_PER_MINUTE: '3' }),
+      database: database.handle,
+      logger: createLogger({ level: 'silent' }),
+      redis,
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await database?.close();
+    redis?.disconnect();
+  });
+
+  it('lets logins through rather than locking everyone out, within the command timeout', async () => {
+    const started = Date.now();
+    expect((await attempt(app, uniqueIp())).statusCode).toBe(401);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('reports Redis unavailable on /health/ready', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/ready' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({ status: 'unavailable', checks: { database: 'ok', redis: 'unavailable' } });
+  });
+});
+
+// Runs where a Redis server is (CI sets REDIS_URL); skipped, not faked, elsewhere.
+describe.skipIf(!redisUrl)('rate limiting through Redis', () => {
+  const ip = uniqueIp();
   let redis: Redis;
   let database: TestDatabase;
   const apps: FastifyInstance[] = [];
 
   beforeAll(async () => {
-    redis = new Redis(process.env.REDIS_URL as string, { maxRetriesPerRequest: 1 });
-    const stale = await redis.keys('energyexe:rate-limit:*');
-    if (stale.length > 0) await redis.del(...stale);
+    redis = new Redis(redisUrl as string, REDIS_OPTIONS);
     database = await createTestDatabase();
     for (let i = 0; i < 2; i++) {
       apps.push(
@@ -51,15 +155,23 @@ describe.skipIf(!process.env.REDIS_URL)('rate limiting through Redis', () => {
   afterAll(async () => {
     for (const app of apps) await app.close();
     await database?.close();
-    redis?.disconnect();
+    if (redis) {
+      // Only this run's counters.
+      const keys = await redis.keys(`energyexe:rate-limit:*-${ip}`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
   });
 
-  it('shares the counter between processes', async () => {
+  it('shares one counter between two app instances', async () => {
     const [a, b] = apps as [FastifyInstance, FastifyInstance];
-    expect((await attempt(a)).statusCode).toBe(401);
-    expect((await attempt(b)).statusCode).toBe(401);
-    expect((await attempt(a)).statusCode).toBe(401);
-    expectError(await attempt(b), 429, 'RateLimitError');
+    expect((await attempt(a, ip)).statusCode).toBe(401);
+    expect((await attempt(b, ip)).statusCode).toBe(401);
+    expect((await attempt(a, ip)).statusCode).toBe(401);
+    const limited = await attempt(b, ip);
+    expectError(limited, 429, 'RateLimitError');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await redis.keys(`energyexe:rate-limit:*-${ip}`)).length).toBeGreaterThan(0);
   });
 
   it('reports Redis in the readiness checks', async () => {
