@@ -1,158 +1,89 @@
 import { parseArgs } from 'node:util';
-import pino from 'pino';
 import { ConfigError, loadConfig } from '../config/config.js';
-import { type DatabaseHandle, openConfiguredDatabase } from '../db/client.js';
 import { DataDirLockedError } from '../db/data-dir-lock.js';
-import { RegisterBody } from '../modules/auth/auth.schemas.js';
-import { createLogTransport } from '../modules/mail/mail.transport.js';
-import { toValidationDetails } from '../plugins/errors.js';
-import { createServices, type Services } from '../services.js';
-import { systemClock } from '../shared/clock.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 import { isAppError } from '../shared/errors.js';
-import { createLogger } from '../shared/logger.js';
-import { createPasswordHasher } from '../shared/password-hasher.js';
-import { createValidatorCompiler } from '../shared/validation.js';
-import { readPassword } from './prompt.js';
-import { UsageError } from './usage-error.js';
-
-const USAGE = `Usage: npm run cli -- <command> [options]
-
-Commands:
-  create-superuser --email E --username U [--password P] [--first-name F] [--last-name L]
-                   Creates an active superuser. Without --password it is asked for
-                   (hidden, twice) on a terminal, or read as one line from stdin.
-  promote (--email E | --username U)
-                   Makes an existing user a superuser.
-  list-superusers  Lists the superusers.
-  migrate          Applies pending database migrations (also: npm run db:migrate).
-`;
-
-const out = (text: string) => process.stdout.write(`${text}\n`);
-
-type Options = Record<string, string | undefined>;
-
-interface Command {
-  options: Record<string, { type: 'string' }>;
-  run(services: Services, database: DatabaseHandle, options: Options): Promise<void>;
-}
-
-const validateRegistration = createValidatorCompiler()({
-  schema: RegisterBody,
-  httpPart: 'body',
-  method: 'POST',
-  url: 'cli',
-}) as ((data: unknown) => boolean) & { errors?: unknown[] | null };
+import { serializeError } from '../shared/logger.js';
+import type { Command, OptionValues } from './command.js';
+import { createSuperuser } from './commands/create-superuser.js';
+import { listSuperusers } from './commands/list-superusers.js';
+import { migrate } from './commands/migrate.js';
+import { promote } from './commands/promote.js';
+import { CliError, cliErrors } from './errors.js';
 
 const commands: Record<string, Command> = {
-  'create-superuser': {
-    options: {
-      email: { type: 'string' },
-      username: { type: 'string' },
-      password: { type: 'string' },
-      'first-name': { type: 'string' },
-      'last-name': { type: 'string' },
-    },
-    async run(services, _database, options) {
-      if (!options.email || !options.username) throw new UsageError('create-superuser needs --email and --username');
-      const input = {
-        email: options.email,
-        username: options.username,
-        password: options.password ?? (await readPassword()),
-        ...(options['first-name'] ? { first_name: options['first-name'] } : {}),
-        ...(options['last-name'] ? { last_name: options['last-name'] } : {}),
-      };
-      // The same rules as POST /auth/register, from the same schema.
-      if (!validateRegistration(input)) {
-        const details = toValidationDetails(validateRegistration.errors as never, 'body');
-        throw new UsageError(details.map((d) => `${d.loc.slice(1).join('.')}: ${d.msg}`).join('\n'));
-      }
-      const user = await services.users.create({ ...input, is_superuser: true }, undefined, { emailVerified: true });
-      out(`Created superuser ${user.username} <${user.email}> (id ${user.id})`);
-    },
-  },
-
-  promote: {
-    options: { email: { type: 'string' }, username: { type: 'string' } },
-    async run(services, _database, options) {
-      if (!options.email === !options.username)
-        throw new UsageError('promote needs exactly one of --email or --username');
-      const user = await services.users.promote({ email: options.email, username: options.username });
-      out(`${user.username} <${user.email}> is now a superuser`);
-    },
-  },
-
-  'list-superusers': {
-    options: {},
-    async run(services) {
-      const rows = await services.users.listSuperusers();
-      if (rows.length === 0) {
-        out('No superusers. Create one with: npm run cli -- create-superuser --email E --username U');
-        return;
-      }
-      const table = [
-        ['id', 'username', 'email', 'active'],
-        ...rows.map((u) => [String(u.id), u.username, u.email, u.isActive ? 'yes' : 'no']),
-      ];
-      const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => r[i]?.length ?? 0))) ?? [];
-      for (const row of table)
-        out(
-          row
-            .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-            .join('  ')
-            .trimEnd(),
-        );
-    },
-  },
-
-  migrate: {
-    options: {},
-    async run(_services, database) {
-      await database.migrate();
-      out(`Migrations applied (${database.kind === 'embedded' ? 'embedded database' : 'PostgreSQL'})`);
-    },
-  },
+  'create-superuser': createSuperuser,
+  promote,
+  'list-superusers': listSuperusers,
+  migrate,
 };
 
-export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  const command = name ? commands[name] : undefined;
-  if (!command) {
-    process.stderr.write(name && name !== '--help' ? `Unknown command: ${name}\n\n${USAGE}` : USAGE);
-    return name === '--help' ? 0 : 2;
-  }
+function usage(): string {
+  const entries = Object.values(commands).map((command) =>
+    [`  ${command.synopsis}`, ...command.description.map((line) => `      ${line}`)].join('\n'),
+  );
+  return `Usage: npm run cli -- <command> [options]\n\nCommands:\n${entries.join('\n')}\n`;
+}
 
-  let database: DatabaseHandle | undefined;
+const isParseArgsError = (error: unknown) =>
+  typeof (error as { code?: unknown })?.code === 'string' &&
+  (error as { code: string }).code.startsWith('ERR_PARSE_ARGS_');
+
+/** The PostgreSQL error inside a driver or Drizzle error: its message is the server's, without query parameters. */
+function postgresError(error: unknown): Error | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    if ('severity' in current && 'code' in current) return current;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/** Writes what went wrong for a person to act on, and returns the exit code. */
+function report(error: unknown): number {
+  const fail = (message: string, code: number, withUsage = false) => {
+    process.stderr.write(`Error: ${message}\n${withUsage ? `\n${usage()}` : ''}`);
+    return code;
+  };
+  if (error instanceof CliError) return fail(error.message, error.exitCode, error.showUsage);
+  if (isParseArgsError(error)) return fail((error as Error).message, 2, true);
+  if (isAppError(error) || error instanceof ConfigError || error instanceof DataDirLockedError) {
+    return fail(error.message, 1);
+  }
+  if (isDatabaseUnavailable(error)) {
+    return fail('The database is unreachable. Check that it is running and that DATABASE_URL points to it.', 1);
+  }
+  const refusal = postgresError(error);
+  if (refusal) return fail(`The database refused the operation: ${refusal.message}`, 1);
+  // A failed query's message lists its parameters (a password hash among them): the serializer drops them.
+  const { stack, message } = serializeError(error) as { stack?: string; message?: string };
+  process.stderr.write(`${stack ?? message ?? String(error)}\n`);
+  return 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name ? process.stdout : process.stderr).write(usage());
+    return name ? 0 : 2;
+  }
   try {
-    const { values } = parseArgs({ args: rest, options: command.options, strict: true, allowPositionals: false });
-    const config = loadConfig();
-    const logger = createLogger({ level: 'warn', pretty: false }, pino.destination(2));
-    database = await openConfiguredDatabase(config, logger);
-    // The embedded database is migrated on first use, as the server does; PostgreSQL only by `migrate`.
-    if (config.migrateOnStart && name !== 'migrate') await database.migrate();
-    const services = createServices({
-      config,
-      db: database.db,
-      clock: systemClock,
-      passwordHasher: createPasswordHasher(),
-      mailTransport: createLogTransport(logger, config.environment === 'production'),
-      logger,
+    const command = commands[name];
+    if (!command) throw cliErrors.usage(`Unknown command: ${name}`);
+    const { values } = parseArgs({
+      args,
+      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
     });
-    await command.run(services, database, values as Options);
-    await services.stop();
+    if (values.help) {
+      process.stdout.write(usage());
+      return 0;
+    }
+    await command.run(values as OptionValues, loadConfig());
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`Error: ${(error as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
-    if (isAppError(error) || error instanceof ConfigError || error instanceof DataDirLockedError) {
-      process.stderr.write(`Error: ${error.message}\n`);
-      return 1;
-    }
-    process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
-    return 1;
-  } finally {
-    await database?.close();
+    return report(error);
   }
 }
 

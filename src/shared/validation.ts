@@ -1,4 +1,4 @@
-import { Ajv, type Options } from 'ajv';
+import { Ajv, type Options, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import addKeywords from 'ajv-keywords';
 import type { FastifySchemaCompiler } from 'fastify';
@@ -24,4 +24,12 @@ export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
   const coercing = createAjv({ coerceTypes: 'array' });
   const strict = createAjv({ coerceTypes: false });
   return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as object);
+}
+
+/**
+ * A body validator for use outside Fastify (the CLI): the same Ajv setup and transforms as the routes, so a
+ * rule cannot differ between the API and the command line. Failures are in `validate.errors`.
+ */
+export function compileBodyValidator(schema: object): ValidateFunction {
+  return createAjv({ coerceTypes: false }).compile(schema);
 }

@@ -153,10 +153,15 @@ export function createUsersService(deps: {
       await auditService.record({ event: 'user.deleted', actorUserId: actor.id, subjectUserId: id }, meta);
     },
 
-    /** CLI `promote`: makes an existing account a superuser. */
+    /** CLI `promote`: makes an existing account a superuser (already one: nothing to change). */
     async promote(by: { email?: string | undefined; username?: string | undefined }): Promise<UserRow> {
-      const user = await usersRepository.findByLogin(by.email ?? by.username ?? '');
-      if (!user) throw usersErrors.notFound();
+      const wanted = (by.email ?? by.username ?? '').trim().toLowerCase();
+      const user = await usersRepository.findByLogin(wanted);
+      // findByLogin picks the column from the value's shape; an email must match an email, a username a username.
+      const matches =
+        by.email !== undefined ? user?.email.toLowerCase() === wanted : user?.username.toLowerCase() === wanted;
+      if (!user || !matches) throw usersErrors.notFound();
+      if (user.isSuperuser) return user;
       return applyUpdate(undefined, user, { is_superuser: true }, undefined);
     },
   };
