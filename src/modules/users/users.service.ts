@@ -56,6 +56,7 @@ export function createUsersService(deps: {
     const emailChanged = patch.email !== undefined && patch.email !== current.email.toLowerCase();
     if (emailChanged) patch.emailVerified = false;
     if (password !== undefined) patch.hashedPassword = await passwordHasher.hash(password);
+    if (Object.keys(patch).length === 0) return current; // an empty update changes nothing, updated_at included
     const row = await usersRepository.update(current.id, patch);
     if (!row) throw usersErrors.notFound();
 
