@@ -18,7 +18,8 @@ import {
 const ACCEPTED = { message: 'If the address belongs to an account, an email is on its way' };
 
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  // Form bodies only here (login and the OAuth2 token form); the rest of the API takes JSON alone.
+  // Form bodies on the auth routes only (login and the OAuth2 token form need them); the rest of the API
+  // takes JSON alone.
   await app.register(formbody, { bodyLimit: 16_384 });
 
   const { auth, accountEmails } = app.services;
