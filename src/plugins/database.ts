@@ -1,11 +1,9 @@
 import fp from 'fastify-plugin';
-import type { Database, DatabaseHandle } from '../db/client.js';
+import type { DatabaseHandle } from '../db/client.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Drizzle database; repositories take it as their first argument. */
-    db: Database;
-    /** The connection itself: readiness pings and shutdown. */
+    /** The database connection: readiness pings. Queries go through the services' repositories. */
     database: DatabaseHandle;
   }
 }
@@ -14,7 +12,6 @@ declare module 'fastify' {
 export const databasePlugin = fp<{ database: DatabaseHandle }>(
   async (app, { database }) => {
     app.decorate('database', database);
-    app.decorate('db', database.db);
   },
   { name: 'database', fastify: '5.x' },
 );
