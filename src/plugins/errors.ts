@@ -65,16 +65,22 @@ export function toValidationDetails(validation: AjvError[], context: string | un
   return details;
 }
 
+/** What the request adds to some messages: the configured body limit, the Content-Type it sent. */
+export interface ErrorContext {
+  bodyLimit?: number;
+  contentType?: string | undefined;
+}
+
 /** Maps anything thrown in a request to the one AppError the envelope is built from. */
-export function toAppError(error: FastifyError | Error): AppError {
+export function toAppError(error: FastifyError | Error, context: ErrorContext = {}): AppError {
   if (error instanceof AppError) return error;
   const fe = error as FastifyError & { validation?: AjvError[] };
   if (fe.validation) return errors.validation(toValidationDetails(fe.validation, fe.validationContext));
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.payloadTooLarge(1_048_576);
+      return errors.payloadTooLarge(context.bodyLimit);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.unsupportedMediaType(undefined);
+      return errors.unsupportedMediaType(context.contentType);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.validation([{ loc: ['body'], msg: 'Request body is empty', type: 'missing' }]);
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -155,11 +161,7 @@ export const errorsPlugin = fp<{ bodyLimit: number }>(
     });
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
-      let appError = toAppError(error);
-      if (appError.code === 'request.payload_too_large') appError = errors.payloadTooLarge(bodyLimit);
-      if (appError.code === 'request.unsupported_media_type') {
-        appError = errors.unsupportedMediaType(request.headers['content-type']);
-      }
+      const appError = toAppError(error, { bodyLimit, contentType: request.headers['content-type'] });
       if (appError.statusCode >= 500) {
         request.log.error({ err: error }, appError.statusCode === 503 ? 'dependency unavailable' : 'unhandled error');
       }

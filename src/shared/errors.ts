@@ -75,8 +75,12 @@ export const errors = {
     new AppError('MethodNotAllowedError', 'route.method_not_allowed', `Method ${method} not allowed`, {
       headers: { allow: allow.join(', ') },
     }),
-  payloadTooLarge: (limit: number) =>
-    new AppError('PayloadTooLargeError', 'request.payload_too_large', `Request body is larger than ${limit} bytes`),
+  payloadTooLarge: (limit?: number) =>
+    new AppError(
+      'PayloadTooLargeError',
+      'request.payload_too_large',
+      limit === undefined ? 'Request body is too large' : `Request body is larger than ${limit} bytes`,
+    ),
   unsupportedMediaType: (contentType: string | undefined) =>
     new AppError(
       'UnsupportedMediaTypeError',
