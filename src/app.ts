@@ -17,6 +17,7 @@ import { createFrameworkErrorHandler, errorsPlugin } from './plugins/errors.js';
 import { openApiPlugin } from './plugins/openapi.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { genRequestId, requestContextPlugin } from './plugins/request-context.js';
+import { routeTablePlugin } from './plugins/route-table.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
 import { servicesPlugin } from './plugins/services.js';
 import { trustedHostsPlugin } from './plugins/trusted-hosts.js';
@@ -68,6 +69,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ...(deps.outbox ? { outbox: deps.outbox } : {}),
   });
 
+  // First, so that it sees every route registered after it (docs included).
+  await app.register(routeTablePlugin);
   // Cross-cutting, in the order they act on a request.
   await app.register(errorsPlugin, { bodyLimit: BODY_LIMIT });
   await app.register(requestContextPlugin);

@@ -44,7 +44,11 @@ export function createAccessTokens(deps: { secretKey: string; expiresInSeconds: 
       return { access_token, token_type: 'bearer', expires_in: deps.expiresInSeconds };
     },
 
-    /** The token's subject, or a 401: bad signature, another algorithm (`none`, RS256...), expired, malformed. */
+    /**
+     * The token's subject, or a 401: bad signature, another algorithm (`none`, RS256...), another `typ`,
+     * expired, malformed. jose checks the signature before any claim, so a forged token is reported invalid
+     * even when its `exp` has passed: "expired" is only ever said of a token the service signed.
+     */
     async verify(token: string): Promise<AccessTokenSubject> {
       const now = deps.clock.now();
       const cached = verified.get(token);
@@ -53,6 +57,8 @@ export function createAccessTokens(deps: { secretKey: string; expiresInSeconds: 
       try {
         ({ payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
+          // Only what `issue` produces: a JWT of another type signed with the same key is not an access token.
+          typ: 'JWT',
           requiredClaims: ['sub', 'exp', 'sid'],
           currentDate: now,
         }));
