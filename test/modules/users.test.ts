@@ -875,6 +875,20 @@ describe('DELETE /api/v1/users/{user_id}', () => {
     expect(await countUsers()).toBe(1);
   });
 
+  it('takes an id in one spelling only: "1.", "01", "0x1", "1e0", "+1" and " 1" are 422, not user 1', async () => {
+    const admin = await ctx.signIn({ is_superuser: true });
+    const target = await ctx.createUser();
+    const id = target.id;
+    for (const alias of [`${id}.`, `0${id}`, `0x${id.toString(16)}`, `${id}e0`, `%2B${id}`, `%20${id}`, `${id}.0`]) {
+      expect(failingFields(await del(`/api/v1/users/${alias}`, admin.headers)), alias).toEqual(['path.user_id']);
+    }
+    expect(await countUsers('id = $1', [id])).toBe(1);
+    expect(failingFields(await get('/api/v1/users?limit=1e1&skip=0x0', admin.headers))).toEqual([
+      'query.limit',
+      'query.skip',
+    ]);
+  });
+
   it('without a token responds 401, and for a user who is not a superuser 403, deleting nothing', async () => {
     const target = await ctx.createUser();
     const { headers } = await ctx.signIn();
