@@ -25,7 +25,7 @@ import { createServices } from './services.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { createLogger, RequestLogController } from './shared/logger.js';
 import { createPasswordHasher, type PasswordHasher } from './shared/password-hasher.js';
-import { createValidatorCompiler } from './shared/validation.js';
+import { createValidatorCompiler, jsonBodyParser } from './shared/validation.js';
 
 export interface AppDependencies {
   config: Config;
@@ -59,6 +59,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // The API speaks JSON (and forms on the login routes); Fastify's built-in text/plain parser would let a
   // text body reach validation as a string instead of answering 415.
   app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    jsonBodyParser(app.getDefaultJsonParser('ignore', 'ignore')),
+  );
   const services = createServices({
     config,
     db: database.db,

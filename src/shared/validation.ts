@@ -1,7 +1,8 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import addKeywords from 'ajv-keywords';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifyBodyParser, FastifySchemaCompiler } from 'fastify';
+import { type ErrorDetail, errors } from './errors.js';
 
 function createAjv(options: Options): Ajv {
   const ajv = new Ajv({
@@ -64,4 +65,62 @@ function withCanonicalNumbers(validate: ValidateFunction): ValidateFunction {
  */
 export function compileBodyValidator(schema: object): ValidateFunction {
   return createAjv({ coerceTypes: false }).compile(schema);
+}
+
+interface Visit {
+  value: unknown;
+  key: string | number;
+  parent: Visit | undefined;
+}
+
+function pathOf(visit: Visit): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let at: Visit | undefined = visit; at?.parent; at = at.parent) path.push(at.key);
+  return path.reverse();
+}
+
+/** Enough to show what is wrong; a body made of nothing else would otherwise give an answer larger than itself. */
+const MAX_REPORTED = 100;
+
+/**
+ * Every `__proto__` and `constructor` key anywhere in a parsed JSON body, as validation details. Walked with a
+ * stack of its own, so a deeply nested body cannot overflow the call stack.
+ */
+export function prototypeKeys(body: unknown): ErrorDetail[] {
+  const found: ErrorDetail[] = [];
+  const stack: Visit[] = [{ value: body, key: '', parent: undefined }];
+  for (let visit = stack.pop(); visit && found.length < MAX_REPORTED; visit = stack.pop()) {
+    const { value } = visit;
+    if (value === null || typeof value !== 'object') continue;
+    const keys = Object.keys(value);
+    const children: Visit[] = [];
+    keys.forEach((key, i) => {
+      const child = {
+        value: (value as Record<string, unknown>)[key],
+        key: Array.isArray(value) ? i : key,
+        parent: visit,
+      };
+      if (key !== '__proto__' && key !== 'constructor') children.push(child);
+      else
+        found.push({ loc: ['body', ...pathOf(child)], msg: 'Extra inputs are not permitted', type: 'extra_forbidden' });
+    });
+    // In reverse, so that the stack gives them back in document order.
+    for (let i = children.length - 1; i >= 0; i -= 1) stack.push(children[i] as Visit);
+  }
+  return found;
+}
+
+/**
+ * The JSON body parser of every route: Fastify's own, told to keep `__proto__` and `constructor` keys (as
+ * plain data: JSON.parse never sets a prototype), which are then refused with a 422 naming each of them, as
+ * any other key a schema does not list. Fastify's default would refuse them as malformed JSON, naming nothing.
+ */
+export function jsonBodyParser(parse: FastifyBodyParser<string>): FastifyBodyParser<string> {
+  return (request, body, done) =>
+    parse(request, body, (error, value) => {
+      if (error) return done(error, undefined);
+      const forbidden = prototypeKeys(value);
+      if (forbidden.length > 0) return done(errors.validation(forbidden), undefined);
+      done(null, value);
+    });
 }
