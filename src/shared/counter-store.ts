@@ -52,14 +52,16 @@ export function lockDuration(failures: number, policy: ThrottlePolicy): number {
   return Math.min(policy.maxLockMs, policy.baseLockMs * 2 ** Math.min(failures - policy.maxFailures, 30));
 }
 
-/** How long a record is kept after its last failure: long enough to outlive any lock and window. */
+/** How long a record is kept after its last failure: past its lock's end and the window after it. */
 const recordTtl = (policy: ThrottlePolicy) => policy.maxLockMs + policy.windowMs;
 
 /** A failure moves the record on; used as is by the memory store and mirrored by the Lua script. */
 function nextRecord(previous: ThrottleRecord | undefined, nowMs: number, policy: ThrottlePolicy): ThrottleRecord {
   let failures = previous?.failures ?? 0;
   const lockedUntil = previous?.lockedUntil ?? 0;
-  if (lockedUntil <= nowMs && nowMs - (previous?.lastFailureAt ?? 0) > policy.windowMs) failures = 0;
+  // The window runs from the last failure or the end of the last lock, whichever is later: guessing on after
+  // a lock meets the longest delay again at once.
+  if (nowMs - Math.max(previous?.lastFailureAt ?? 0, lockedUntil) > policy.windowMs) failures = 0;
   failures += 1;
   const lock = lockDuration(failures, policy);
   return lock > 0
@@ -152,7 +154,7 @@ local r = redis.call('HMGET', KEYS[1], 'failures', 'last', 'locked_until', 'ende
 local failures = tonumber(r[1]) or 0
 local locked = tonumber(r[3]) or 0
 local ended = r[4] or '0'
-if locked <= now and now - (tonumber(r[2]) or 0) > window then failures = 0 end
+if now - math.max(tonumber(r[2]) or 0, locked) > window then failures = 0 end
 failures = failures + 1
 if failures == 1 then locked = 0 end
 if max > 0 and failures >= max then
