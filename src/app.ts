@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Config } from './config/config.js';
+import type { Config, TrustProxy } from './config/config.js';
 import type { DatabaseHandle } from './db/client.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
@@ -11,9 +11,10 @@ import { createMailTransport, type MailTransport } from './modules/mail/mail.tra
 import { sessionsRoutes } from './modules/sessions/sessions.routes.js';
 import { usersRoutes } from './modules/users/users.routes.js';
 import { authPlugin } from './plugins/auth.js';
+import { bodyParsingPlugin } from './plugins/body-parsing.js';
 import { corsPlugin } from './plugins/cors.js';
 import { databasePlugin } from './plugins/database.js';
-import { createFrameworkErrorHandler, errorsPlugin } from './plugins/errors.js';
+import { createClientErrorHandler, createFrameworkErrorHandler, errorsPlugin } from './plugins/errors.js';
 import { openApiPlugin } from './plugins/openapi.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { genRequestId, requestContextPlugin } from './plugins/request-context.js';
@@ -23,9 +24,11 @@ import { servicesPlugin } from './plugins/services.js';
 import { trustedHostsPlugin } from './plugins/trusted-hosts.js';
 import { createServices } from './services.js';
 import { type Clock, systemClock } from './shared/clock.js';
+import { type CounterStore, createFailoverCounterStore, createMemoryCounterStore } from './shared/counter-store.js';
+import { createLimitEvents, type LimitEvents } from './shared/limit-events.js';
 import { createLogger, RequestLogController } from './shared/logger.js';
 import { createPasswordHasher, type PasswordHasher } from './shared/password-hasher.js';
-import { createValidatorCompiler, jsonBodyParser } from './shared/validation.js';
+import { createValidatorCompiler } from './shared/validation.js';
 
 export interface AppDependencies {
   config: Config;
@@ -41,6 +44,31 @@ export interface AppDependencies {
 
 export const BODY_LIMIT = 1_048_576;
 
+/**
+ * Connection limits (issue 7). Headers: Node's 16 KiB, stated here so it cannot drift (431 beyond). A request
+ * must arrive whole within 30 s, so a slow sender cannot hold a connection; an idle socket closes after 60 s.
+ * Keep-alive stays 72 s, longer than the 60 s idle timeout of common load balancers, so they close first and
+ * never reuse a socket we are closing.
+ */
+export const SERVER_LIMITS = {
+  maxHeaderSize: 16_384,
+  requestTimeout: 30_000,
+  connectionTimeout: 60_000,
+  keepAliveTimeout: 72_000,
+};
+
+/** A hop count becomes the function Fastify uses for one (its types list only the other forms). */
+function toFastifyTrustProxy(trustProxy: TrustProxy) {
+  return typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** What the limits refuse, for metrics: `app.limitEvents.on((event) => ...)`. */
+    limitEvents: LimitEvents;
+  }
+}
+
 /** Builds the whole API on the given infrastructure; never reads the environment and never listens. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const { config, database, redis } = deps;
@@ -52,18 +80,24 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     requestIdHeader: false,
     frameworkErrors: createFrameworkErrorHandler(config.apiPrefix),
     bodyLimit: BODY_LIMIT,
-    trustProxy: config.trustProxy,
+    http: { maxHeaderSize: SERVER_LIMITS.maxHeaderSize },
+    requestTimeout: SERVER_LIMITS.requestTimeout,
+    connectionTimeout: SERVER_LIMITS.connectionTimeout,
+    keepAliveTimeout: SERVER_LIMITS.keepAliveTimeout,
+    clientErrorHandler: createClientErrorHandler(logger),
+    trustProxy: toFastifyTrustProxy(config.trustProxy),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(createValidatorCompiler());
-  // The API speaks JSON (and forms on the login routes); Fastify's built-in text/plain parser would let a
-  // text body reach validation as a string instead of answering 415.
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string' },
-    jsonBodyParser(app.getDefaultJsonParser('ignore', 'ignore')),
-  );
+  const limitEvents = createLimitEvents();
+  app.decorate('limitEvents', limitEvents);
+  const counters: CounterStore = redis
+    ? createFailoverCounterStore({
+        redis,
+        logger,
+        onSwitch: (backend) => limitEvents.emit({ type: 'counter_backend', backend }),
+      })
+    : createMemoryCounterStore();
   const services = createServices({
     config,
     db: database.db,
@@ -71,6 +105,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     passwordHasher: deps.passwordHasher ?? createPasswordHasher(),
     mailTransport: deps.mailTransport ?? createMailTransport(config, logger),
     logger,
+    counters,
+    limitEvents,
     ...(deps.outbox ? { outbox: deps.outbox } : {}),
   });
 
@@ -78,12 +114,18 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(routeTablePlugin);
   // Cross-cutting, in the order they act on a request.
   await app.register(errorsPlugin, { bodyLimit: BODY_LIMIT });
+  await app.register(bodyParsingPlugin);
   await app.register(requestContextPlugin);
   await app.register(securityHeadersPlugin, { apiPrefix: config.apiPrefix });
   await app.register(trustedHostsPlugin, { allowedHosts: config.allowedHosts });
   await app.register(corsPlugin, { origins: config.corsOrigins });
   await app.register(databasePlugin, { database });
-  await app.register(rateLimitPlugin, { perMinute: config.rateLimitLoginPerMinute, redis });
+  await app.register(rateLimitPlugin, {
+    perMinute: config.rateLimitLoginPerMinute,
+    globalPerMinute: config.rateLimitPerMinute,
+    counters,
+    events: limitEvents,
+  });
   await app.register(servicesPlugin, { services });
   await app.register(authPlugin);
   if (config.docsEnabled) {

@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config/config.js';
 import { openConfiguredDatabase } from './db/client.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
+import { REDIS_CLIENT_OPTIONS } from './shared/counter-store.js';
 import { createLogger } from './shared/logger.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -14,10 +15,9 @@ async function main(): Promise<void> {
   const database = await openConfiguredDatabase(config, logger);
   if (config.migrateOnStart) await database.migrate();
 
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 1000, connectTimeout: 2000 })
-    : undefined;
-  redis?.on('error', (error) => logger.warn({ err: error }, 'redis error'));
+  const redis = config.redisUrl ? new Redis(config.redisUrl, REDIS_CLIENT_OPTIONS) : undefined;
+  // Each reconnect attempt fails while Redis is down: debug only; the switch to memory is logged once (warn).
+  redis?.on('error', (error) => logger.debug({ err: error }, 'redis error'));
 
   const app = await buildApp({ config, database, logger, redis });
   registerShutdown(logger, async () => {

@@ -7,6 +7,7 @@ import { createAccessTokens } from './modules/auth/access-tokens.js';
 import { createAccountEmailsService } from './modules/auth/account-emails.service.js';
 import { createAuthRepository } from './modules/auth/auth.repository.js';
 import { createAuthService } from './modules/auth/auth.service.js';
+import { createLoginThrottle } from './modules/auth/login-throttle.js';
 import { createMailRepository } from './modules/mail/mail.repository.js';
 import { createMailService, type OutboxOptions } from './modules/mail/mail.service.js';
 import type { MailTransport } from './modules/mail/mail.transport.js';
@@ -16,7 +17,10 @@ import { createUsersRepository } from './modules/users/users.repository.js';
 import { createUsersService } from './modules/users/users.service.js';
 import { createBackgroundTasks } from './shared/background.js';
 import type { Clock } from './shared/clock.js';
+import { type CounterStore, createMemoryCounterStore } from './shared/counter-store.js';
+import { createLimitEvents, type LimitEvents } from './shared/limit-events.js';
 import type { PasswordHasher } from './shared/password-hasher.js';
+import { createPasswordPolicy } from './shared/password-policy.js';
 
 export interface ServiceDependencies {
   config: Config;
@@ -26,6 +30,9 @@ export interface ServiceDependencies {
   mailTransport: MailTransport;
   logger: FastifyBaseLogger;
   outbox?: Partial<OutboxOptions>;
+  /** Where the per-account login counters live (default: this process's memory). */
+  counters?: CounterStore;
+  limitEvents?: LimitEvents;
 }
 
 /**
@@ -38,6 +45,15 @@ export function createServices(deps: ServiceDependencies) {
   const background = createBackgroundTasks(logger);
 
   const audit = createAuditService({ auditRepository: createAuditRepository(db) });
+  const limitEvents = deps.limitEvents ?? createLimitEvents();
+  const passwordPolicy = createPasswordPolicy({ minLength: config.passwordMinLength });
+  const loginThrottle = createLoginThrottle({
+    store: deps.counters ?? createMemoryCounterStore(),
+    clock,
+    auditService: audit,
+    events: limitEvents,
+    settings: config.loginThrottle,
+  });
   const sessions = createSessionsService({
     sessionsRepository: createSessionsRepository(db),
     auditService: audit,
@@ -58,6 +74,8 @@ export function createServices(deps: ServiceDependencies) {
     auditService: audit,
     mailService: mail,
     passwordHasher,
+    passwordPolicy,
+    loginThrottle,
     background,
     clock,
     settings: {
@@ -70,6 +88,7 @@ export function createServices(deps: ServiceDependencies) {
   const users = createUsersService({
     usersRepository,
     passwordHasher,
+    passwordPolicy,
     sessionsService: sessions,
     auditService: audit,
     emailVerifier: accountEmails,
@@ -86,6 +105,7 @@ export function createServices(deps: ServiceDependencies) {
     auditService: audit,
     passwordHasher,
     accessTokens,
+    loginThrottle,
     settings: { requireEmailVerification: config.requireEmailVerification },
   });
 
@@ -97,6 +117,8 @@ export function createServices(deps: ServiceDependencies) {
     users,
     accessTokens,
     auth,
+    loginThrottle,
+    limitEvents,
     /** Starts the email worker. */
     start(): void {
       mail.start();

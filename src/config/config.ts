@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError } from './config-error.js';
@@ -130,6 +131,28 @@ const optional =
   (raw, key) =>
     parse(raw, key);
 
+/** Fastify's trustProxy: false, true, a hop count, or a list of proxy addresses and CIDR ranges. */
+export type TrustProxy = boolean | number | string[];
+
+const trustProxy: Parser<TrustProxy> = (raw, key) => {
+  const text = raw.trim().toLowerCase();
+  if (TRUE.has(text) && text !== '1') return true;
+  if (FALSE.has(text) && text !== '0') return false;
+  // A number is a hop count ("1" included: one proxy in front); 0 trusts nobody.
+  if (/^\d+$/.test(text)) return int(0, 100)(text, key) || false;
+  const entries = list(raw, key);
+  const bad = entries.find((entry) => {
+    const [address, bits, ...rest] = entry.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || rest.length > 0) return true;
+    return bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  });
+  if (entries.length === 0 || bad !== undefined) {
+    return fail(key, 'true, false, a hop count or a comma list of IP addresses/CIDRs such as 10.0.0.0/8', raw);
+  }
+  return entries;
+};
+
 const logLevel = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent');
 
 const apiPrefix: Parser<string> = (raw, key) => {
@@ -242,7 +265,8 @@ export const settings = {
   REDIS_URL: {
     default: undefined,
     defaultLabel: '(unset)',
-    description: 'Redis URL; when set, rate-limit counters are shared through it by every process.',
+    description:
+      'Redis URL; when set, the credential-route and per-account counters are shared through it by every process (in-process counters while it is unreachable).',
     parse: optional(redisUrl),
   },
   RATE_LIMIT_LOGIN_PER_MINUTE: {
@@ -252,9 +276,39 @@ export const settings = {
     parse: int(0, 1_000_000),
   },
   TRUST_PROXY: {
-    default: false,
-    description: 'Trust X-Forwarded-* headers (set when behind a reverse proxy).',
-    parse: bool,
+    default: false as TrustProxy,
+    description:
+      'Trust X-Forwarded-For/-Proto from: false (nobody), true (anyone), a hop count, or a comma list of proxy addresses/CIDRs.',
+    parse: trustProxy,
+  },
+  // Abuse resistance (issue 7): global and per-account limits, password quality.
+  RATE_LIMIT_PER_MINUTE: {
+    default: 600,
+    description:
+      'Requests per client IP per minute to any route but the health probes, counted in each process; 0 = no limit.',
+    parse: int(0, 1_000_000),
+  },
+  LOGIN_MAX_FAILURES: {
+    default: 10,
+    description:
+      'Failed logins for one account (from any address) after which its logins are refused for a growing delay; 0 = off.',
+    parse: int(0, 1000),
+  },
+  LOGIN_FAILURE_WINDOW_MINUTES: {
+    default: 15,
+    description: 'Failed logins are counted until this long has passed without one.',
+    parse: int(1, 60 * 24),
+  },
+  LOGIN_LOCKOUT_MAX_MINUTES: {
+    default: 15,
+    description: 'Longest delay an account is refused logins for (1 minute, doubling per further failure, up to this).',
+    parse: int(1, 60 * 24),
+  },
+  PASSWORD_MIN_LENGTH: {
+    default: 8,
+    description:
+      'Shortest password accepted for a new password (at most 128; common or guessable ones are refused too).',
+    parse: int(8, 128),
   },
   SMTP_HOST: {
     default: undefined,
@@ -315,7 +369,10 @@ export interface Config {
   dataDir: string;
   redisUrl: string | undefined;
   rateLimitLoginPerMinute: number;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
+  rateLimitPerMinute: number;
+  loginThrottle: { maxFailures: number; windowMinutes: number; maxLockoutMinutes: number };
+  passwordMinLength: number;
   smtp: {
     host: string | undefined;
     port: number;
@@ -396,6 +453,13 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
     redisUrl: s.REDIS_URL,
     rateLimitLoginPerMinute: s.RATE_LIMIT_LOGIN_PER_MINUTE,
     trustProxy: s.TRUST_PROXY,
+    rateLimitPerMinute: s.RATE_LIMIT_PER_MINUTE,
+    loginThrottle: {
+      maxFailures: s.LOGIN_MAX_FAILURES,
+      windowMinutes: s.LOGIN_FAILURE_WINDOW_MINUTES,
+      maxLockoutMinutes: s.LOGIN_LOCKOUT_MAX_MINUTES,
+    },
+    passwordMinLength: s.PASSWORD_MIN_LENGTH,
     smtp: {
       host: s.SMTP_HOST,
       port: s.SMTP_PORT,

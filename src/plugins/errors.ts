@@ -1,4 +1,7 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyBaseLogger, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { isDatabaseUnavailable } from '../db/errors.js';
@@ -139,6 +142,51 @@ export function createFrameworkErrorHandler(apiPrefix: string) {
 }
 
 /**
+ * Fastify's `clientErrorHandler`: errors Node's HTTP parser raises before there is a request (headers over the
+ * size limit, a request not received in time, garbage) still get the envelope, a request id and the security
+ * headers, written straight to the socket, which is then closed.
+ */
+export function createClientErrorHandler(logger: FastifyBaseLogger) {
+  return (error: Error & { code?: string }, socket: Socket): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    let appError: AppError;
+    if (error.code === 'HPE_HEADER_OVERFLOW') {
+      appError = new AppError(
+        'RequestHeaderFieldsTooLargeError',
+        'request.headers_too_large',
+        'Request headers are too large',
+      );
+    } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      appError = new AppError('RequestTimeoutError', 'request.timeout', 'The request was not received in time');
+    } else {
+      appError = new AppError('BadRequestError', 'request.malformed', 'Malformed HTTP request');
+    }
+    const requestId = randomUUID();
+    logger.info({ request_id: requestId, code: error.code, status: appError.statusCode }, 'client error');
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const body = JSON.stringify({
+      error: { type: appError.type, code: appError.code, message: appError.message, request_id: requestId },
+    });
+    const head = [
+      `HTTP/1.1 ${appError.statusCode} ${STATUS_CODES[appError.statusCode]}`,
+      'content-type: application/json; charset=utf-8',
+      `content-length: ${Buffer.byteLength(body)}`,
+      `x-request-id: ${requestId}`,
+      'x-content-type-options: nosniff',
+      'x-frame-options: DENY',
+      'referrer-policy: strict-origin-when-cross-origin',
+      'cache-control: no-store',
+      'x-process-time: 0.0000',
+      'connection: close',
+    ];
+    socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+  };
+}
+
+/**
  * The one place errors become responses: every non-2xx answer is the contract's envelope. Unknown paths
  * answer 404 and known paths with the wrong method 405, for which a router of every registered route
  * is kept (Fastify itself answers 404 for both).
@@ -161,7 +209,10 @@ export const errorsPlugin = fp<{ bodyLimit: number }>(
     });
 
     app.setErrorHandler((error: FastifyError, request, reply) => {
-      const appError = toAppError(error, { bodyLimit, contentType: request.headers['content-type'] });
+      const appError = toAppError(error, {
+        bodyLimit: request.routeOptions.bodyLimit ?? bodyLimit,
+        contentType: request.headers['content-type'],
+      });
       if (appError.statusCode >= 500) {
         request.log.error({ err: error }, appError.statusCode === 503 ? 'dependency unavailable' : 'unhandled error');
       }

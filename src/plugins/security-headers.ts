@@ -13,11 +13,19 @@ export function setSecurityHeaders(reply: FastifyReply, url: string, apiPrefix: 
   if (url.startsWith(apiPrefix)) reply.header('cache-control', 'no-store');
 }
 
+/**
+ * Browsers that reached us over HTTPS keep to it for a year, subdomains included. Sent only on HTTPS responses
+ * (RFC 6797 §7.2): directly, or through a trusted proxy's X-Forwarded-Proto (TRUST_PROXY), which
+ * `request.protocol` already weighs.
+ */
+export const HSTS = 'max-age=31536000; includeSubDomains';
+
 /** The contract's security headers on every response. */
 export const securityHeadersPlugin = fp<{ apiPrefix: string }>(
   (app, { apiPrefix }, done) => {
     app.addHook('onRequest', (request, reply, next) => {
       setSecurityHeaders(reply, request.url, apiPrefix);
+      if (request.protocol === 'https') reply.header('strict-transport-security', HSTS);
       next();
     });
     done();

@@ -8,7 +8,10 @@ export function createBackgroundTasks(logger: FastifyBaseLogger) {
   const inFlight = new Set<Promise<void>>();
   return {
     run(name: string, task: () => Promise<unknown>): void {
-      const promise = task()
+      // Started on the next turn of the event loop, after the response is written: with the embedded database
+      // its queries run on this thread and would otherwise delay the answer only when an account exists.
+      const promise = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(task)
         .then(() => undefined)
         .catch((error: unknown) => logger.error({ err: error, task: name }, 'background task failed'))
         .finally(() => inFlight.delete(promise));

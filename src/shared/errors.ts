@@ -12,7 +12,9 @@ export type ErrorType =
   | 'NotFoundError'
   | 'MethodNotAllowedError'
   | 'ConflictError'
+  | 'RequestTimeoutError'
   | 'PayloadTooLargeError'
+  | 'RequestHeaderFieldsTooLargeError'
   | 'UnsupportedMediaTypeError'
   | 'InvalidHostError'
   | 'RateLimitError'
@@ -27,7 +29,9 @@ const STATUS: Record<ErrorType, number> = {
   NotFoundError: 404,
   MethodNotAllowedError: 405,
   ConflictError: 409,
+  RequestTimeoutError: 408,
   PayloadTooLargeError: 413,
+  RequestHeaderFieldsTooLargeError: 431,
   UnsupportedMediaTypeError: 415,
   InvalidHostError: 400,
   RateLimitError: 429,
@@ -81,6 +85,10 @@ export const errors = {
       'request.payload_too_large',
       limit === undefined ? 'Request body is too large' : `Request body is larger than ${limit} bytes`,
     ),
+  jsonTooDeep: (maxDepth: number) =>
+    new AppError('ValidationError', 'request.validation_failed', 'Request validation failed', {
+      details: [{ loc: ['body'], msg: `JSON nested deeper than ${maxDepth} levels`, type: 'json_too_deep' }],
+    }),
   unsupportedMediaType: (contentType: string | undefined) =>
     new AppError(
       'UnsupportedMediaTypeError',

@@ -3,6 +3,8 @@ import type { AuditQuery, AuditRepository } from './audit.repository.js';
 export type AuditEventName =
   | 'auth.login.succeeded'
   | 'auth.login.failed'
+  | 'auth.login.throttled'
+  | 'auth.login.throttle_ended'
   | 'auth.logout'
   | 'auth.refresh.reused'
   | 'auth.session.revoked'

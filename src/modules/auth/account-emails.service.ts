@@ -1,6 +1,7 @@
 import type { BackgroundTasks } from '../../shared/background.js';
 import type { Clock } from '../../shared/clock.js';
 import type { PasswordHasher } from '../../shared/password-hasher.js';
+import type { PasswordPolicy } from '../../shared/password-policy.js';
 import { generateOpaqueToken, hashOpaqueToken } from '../../shared/tokens.js';
 import type { AuditService, RequestMeta } from '../audit/audit.service.js';
 import type { MailService } from '../mail/mail.service.js';
@@ -10,6 +11,7 @@ import type { UsersRepository } from '../users/users.repository.js';
 import type { UserRow } from '../users/users.table.js';
 import { authErrors } from './auth.errors.js';
 import type { AuthRepository } from './auth.repository.js';
+import type { LoginThrottle } from './login-throttle.js';
 
 export interface AccountEmailSettings {
   projectName: string;
@@ -31,6 +33,8 @@ export function createAccountEmailsService(deps: {
   auditService: AuditService;
   mailService: MailService;
   passwordHasher: PasswordHasher;
+  passwordPolicy: PasswordPolicy;
+  loginThrottle: LoginThrottle;
   background: BackgroundTasks;
   clock: Clock;
   settings: AccountEmailSettings;
@@ -99,13 +103,20 @@ export function createAccountEmailsService(deps: {
     /** Sets the password, spends the token (and any other reset link), and ends every session. */
     async resetPassword(token: string, newPassword: string, meta: RequestMeta): Promise<void> {
       const now = clock.now();
-      const spent = await authRepository.consumeOneTimeToken(hashOpaqueToken(token), 'password_reset', now);
+      const tokenHash = hashOpaqueToken(token);
+      // A password the policy refuses leaves the link usable, so the owner can try a better one.
+      const pending = await authRepository.findUsableOneTimeToken(tokenHash, 'password_reset', now);
+      const owner = pending && (await usersRepository.findById(pending.userId));
+      if (!owner) throw authErrors.invalidOneTimeToken();
+      deps.passwordPolicy.check(newPassword, 'new_password', owner);
+      const spent = await authRepository.consumeOneTimeToken(tokenHash, 'password_reset', now);
       if (!spent) throw authErrors.invalidOneTimeToken();
       const hashedPassword = await deps.passwordHasher.hash(newPassword);
       const user = await usersRepository.update(spent.userId, { hashedPassword });
       if (!user) throw authErrors.invalidOneTimeToken();
       await authRepository.consumeAll(user.id, 'password_reset', now);
       await sessionsService.revokeAll(user.id, 'password_reset');
+      await deps.loginThrottle.reset(user.id, meta);
       await auditService.record({ event: 'user.password.reset', actorUserId: user.id, subjectUserId: user.id }, meta);
     },
 

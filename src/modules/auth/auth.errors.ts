@@ -5,6 +5,14 @@ export const authErrors = {
     new AppError('AuthenticationError', 'auth.invalid_credentials', 'Incorrect username or password', {
       headers: { 'www-authenticate': 'Bearer' },
     }),
+  /**
+   * An account with too many recent failures: the same answer whatever the password and whether the account
+   * exists, so it tells neither.
+   */
+  loginThrottled: (retryAfterSeconds: number) =>
+    new AppError('RateLimitError', 'auth.login_throttled', 'Too many failed login attempts, try again later', {
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    }),
   inactiveUser: () => new AppError('AuthorizationError', 'auth.inactive_user', 'Inactive user'),
   emailNotVerified: () => new AppError('AuthorizationError', 'auth.email_not_verified', 'Email not verified'),
   /** One answer for unknown, used and expired links: nothing to learn by probing. */

@@ -17,6 +17,27 @@ export function createAuthRepository(db: Database) {
       await db.insert(oneTimeTokens).values(values);
     },
 
+    /** Reads a token that could be spent now, without spending it. */
+    async findUsableOneTimeToken(
+      tokenHash: string,
+      purpose: OneTimePurpose,
+      now: Date,
+    ): Promise<OneTimeTokenRow | undefined> {
+      const [row] = await db
+        .select()
+        .from(oneTimeTokens)
+        .where(
+          and(
+            eq(oneTimeTokens.tokenHash, tokenHash),
+            eq(oneTimeTokens.purpose, purpose),
+            isNull(oneTimeTokens.usedAt),
+            gt(oneTimeTokens.expiresAt, now),
+          ),
+        )
+        .limit(1);
+      return row;
+    },
+
     /**
      * Spends a token: only an unused, unexpired token of that purpose matches, and marking it used in the
      * same statement means two requests with one token cannot both succeed.

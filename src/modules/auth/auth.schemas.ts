@@ -13,10 +13,11 @@ export const RegisterBody = Type.Object(
 );
 export type RegisterBody = Static<typeof RegisterBody>;
 
-// Login never rejects by length rules a password that may predate them; it only bounds the work.
+// Login never rejects by the minimum length a password may predate; the 128 maximum is the contract's own (no
+// account can hold a longer one), and refusing longer input bounds the hashing work.
 const loginFields = {
   username: Type.String({ minLength: 1, maxLength: 255, description: 'Username or email.', examples: ['alice'] }),
-  password: Type.String({ minLength: 1, maxLength: 1024, examples: ['correct-horse-battery'] }),
+  password: Type.String({ minLength: 1, maxLength: 128, examples: ['correct-horse-battery'] }),
 };
 
 export const LoginBody = Type.Object(loginFields, { title: 'LoginRequest', additionalProperties: false });

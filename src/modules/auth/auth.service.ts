@@ -6,6 +6,7 @@ import type { NewUser, UsersService } from '../users/users.service.js';
 import type { UserRow } from '../users/users.table.js';
 import type { AccessTokens, IssuedAccessToken } from './access-tokens.js';
 import { authErrors } from './auth.errors.js';
+import type { LoginThrottle } from './login-throttle.js';
 
 export interface TokenPair extends IssuedAccessToken {
   refresh_token: string;
@@ -18,9 +19,11 @@ export function createAuthService(deps: {
   auditService: AuditService;
   passwordHasher: PasswordHasher;
   accessTokens: AccessTokens;
+  loginThrottle: LoginThrottle;
   settings: { requireEmailVerification: boolean };
 }) {
-  const { usersRepository, usersService, sessionsService, auditService, passwordHasher, accessTokens } = deps;
+  const { usersRepository, usersService, sessionsService, auditService, passwordHasher, accessTokens, loginThrottle } =
+    deps;
 
   const failed = async (reason: string, meta: RequestMeta, user?: UserRow) => {
     await auditService.record({ event: 'auth.login.failed', subjectUserId: user?.id, details: { reason } }, meta);
@@ -32,15 +35,20 @@ export function createAuthService(deps: {
    */
   async function checkCredentials(login: string, password: string, meta: RequestMeta): Promise<UserRow> {
     const user = await usersRepository.findByLogin(login);
+    const subject = loginThrottle.subject(user?.id, login);
+    const throttle = await loginThrottle.check(subject, meta);
     if (!user) {
       await passwordHasher.verifyDummy(password);
+      await loginThrottle.failed(subject, meta);
       await failed('unknown_user', meta);
       throw authErrors.invalidCredentials();
     }
     if (!(await passwordHasher.verify(user.hashedPassword, password))) {
+      await loginThrottle.failed(subject, meta);
       await failed('wrong_password', meta, user);
       throw authErrors.invalidCredentials();
     }
+    await loginThrottle.succeeded(subject, throttle);
     if (!user.isActive) {
       await failed('inactive', meta, user);
       throw authErrors.inactiveUser();

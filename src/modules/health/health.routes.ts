@@ -8,7 +8,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ version: string; redis?: 
   { version, redis },
 ) => {
   const checks: ReadinessCheck[] = [{ name: 'database', ping: () => app.database.ping() }];
-  if (redis) checks.push({ name: 'redis', ping: () => redis.ping() });
+  // Without Redis the limits count in this process (never unlimited), so the instance can still serve: taking
+  // every instance out of rotation because Redis is down would turn a Redis outage into a full one.
+  if (redis) checks.push({ name: 'redis', ping: () => redis.ping(), optional: true });
   const health = createHealthService({ checks });
   const root = { message: 'EnergyExe Core Backend API', version, status: 'healthy' as const };
 

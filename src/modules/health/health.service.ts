@@ -4,6 +4,8 @@ export type CheckResult = 'ok' | 'unavailable';
 export interface ReadinessCheck {
   name: string;
   ping(): Promise<unknown>;
+  /** The service still works without it (degraded): reported, but the instance stays ready. */
+  optional?: boolean;
 }
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
@@ -31,7 +33,8 @@ export function createHealthService(deps: { checks: ReadinessCheck[]; timeoutMs?
         checks[name] = result.status === 'fulfilled' ? 'ok' : 'unavailable';
         if (result.status === 'rejected') failures[name] = String((result.reason as Error)?.message ?? result.reason);
       });
-      return { ready: Object.values(checks).every((c) => c === 'ok'), checks, failures };
+      const ready = deps.checks.every((check) => check.optional || checks[check.name] === 'ok');
+      return { ready, checks, failures };
     },
   };
 }

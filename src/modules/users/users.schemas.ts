@@ -57,7 +57,7 @@ export const UserUpdateMe = Type.Object(
   {
     ...ownFields,
     current_password: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 1024, description: 'Required together with `password`.' }),
+      Type.String({ minLength: 1, maxLength: 128, description: 'Required together with `password`.' }),
     ),
   },
   { title: 'UserUpdateMe', additionalProperties: false },
@@ -71,7 +71,7 @@ export const UserUpdate = Type.Object(
 export type UserUpdate = Static<typeof UserUpdate>;
 
 export const ChangePasswordBody = Type.Object(
-  { current_password: Type.String({ minLength: 1, maxLength: 1024 }), new_password: PasswordField },
+  { current_password: Type.String({ minLength: 1, maxLength: 128 }), new_password: PasswordField },
   { title: 'ChangePasswordRequest', additionalProperties: false },
 );
 

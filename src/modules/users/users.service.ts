@@ -1,4 +1,5 @@
 import type { PasswordHasher } from '../../shared/password-hasher.js';
+import type { PasswordPolicy } from '../../shared/password-policy.js';
 import type { AuditService, RequestMeta } from '../audit/audit.service.js';
 import type { EmailVerifier } from '../auth/account-emails.service.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
@@ -34,11 +35,12 @@ const changedFields = (input: object) => Object.keys(input).filter((k) => k !== 
 export function createUsersService(deps: {
   usersRepository: UsersRepository;
   passwordHasher: PasswordHasher;
+  passwordPolicy: PasswordPolicy;
   sessionsService: SessionsService;
   auditService: AuditService;
   emailVerifier: EmailVerifier;
 }) {
-  const { usersRepository, passwordHasher, sessionsService, auditService, emailVerifier } = deps;
+  const { usersRepository, passwordHasher, passwordPolicy, sessionsService, auditService, emailVerifier } = deps;
 
   /**
    * Applies a partial update and its consequences: a new address must be verified again, a new password
@@ -50,12 +52,16 @@ export function createUsersService(deps: {
     input: UserUpdate,
     meta: RequestMeta | undefined,
     keepSessionId?: string,
+    passwordField = 'password',
   ): Promise<UserRow> {
     const { password, ...rest } = input;
     const patch = toPatch(rest);
     const emailChanged = patch.email !== undefined && patch.email !== current.email.toLowerCase();
     if (emailChanged) patch.emailVerified = false;
-    if (password !== undefined) patch.hashedPassword = await passwordHasher.hash(password);
+    if (password !== undefined) {
+      passwordPolicy.check(password, passwordField, { ...current, ...patch });
+      patch.hashedPassword = await passwordHasher.hash(password);
+    }
     if (Object.keys(patch).length === 0) return current; // an empty update changes nothing, updated_at included
     const row = await usersRepository.update(current.id, patch);
     if (!row) throw usersErrors.notFound();
@@ -79,6 +85,12 @@ export function createUsersService(deps: {
   return {
     /** Registration and the CLI both create users here; duplicates surface as 409 from the repository. */
     async create(input: NewUser, meta?: RequestMeta, options: { emailVerified?: boolean } = {}): Promise<UserRow> {
+      passwordPolicy.check(input.password, 'password', {
+        username: input.username,
+        email: input.email,
+        firstName: input.first_name,
+        lastName: input.last_name,
+      });
       const user = await usersRepository.create({
         email: input.email.trim().toLowerCase(),
         username: input.username,
@@ -127,7 +139,7 @@ export function createUsersService(deps: {
       if (!(await passwordHasher.verify(current.hashedPassword, input.current_password))) {
         throw usersErrors.currentPasswordIncorrect();
       }
-      await applyUpdate(current, current, { password: input.new_password }, meta, sessionId);
+      await applyUpdate(current, current, { password: input.new_password }, meta, sessionId, 'new_password');
     },
 
     /** `actorSessionId`: a superuser changing their own password this way keeps their current session. */
