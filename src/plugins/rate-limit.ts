@@ -6,7 +6,7 @@ import { errors } from '../shared/errors.js';
 declare module 'fastify' {
   interface FastifyInstance {
     /** Spread into the options of a route that takes credentials: per-IP attempts per minute. */
-    authRateLimit: { config?: { rateLimit: { max: number; timeWindow: number } } };
+    authRateLimit: { config: { rateLimit: { max: number; timeWindow: number } | false } };
   }
 }
 
@@ -18,7 +18,8 @@ declare module 'fastify' {
 export const rateLimitPlugin = fp<{ perMinute: number; redis?: Redis | undefined }>(
   async (app, { perMinute, redis }) => {
     if (perMinute === 0) {
-      app.decorate('authRateLimit', {});
+      // Still marked, so the OpenAPI document shows the 429 a deployment with the limit on can send.
+      app.decorate('authRateLimit', { config: { rateLimit: false } });
       return;
     }
     await app.register(rateLimit, {
@@ -26,6 +27,8 @@ export const rateLimitPlugin = fp<{ perMinute: number; redis?: Redis | undefined
       ...(redis ? { redis } : {}),
       nameSpace: 'energyexe:rate-limit:',
       skipOnError: true,
+      // The IETF draft's RateLimit-Limit / -Remaining / -Reset headers, which the OpenAPI document declares.
+      enableDraftSpec: true,
       errorResponseBuilder: (_request, context) => errors.rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
     });
     app.decorate('authRateLimit', { config: { rateLimit: { max: perMinute, timeWindow: 60_000 } } });
