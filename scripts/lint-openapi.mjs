@@ -39,7 +39,7 @@ try {
   writeFileSync(file, await response.text());
 
   const run = (command, args) => {
-    console.log(`\n$ ${command} ${args.join(' ')}`);
+    process.stdout.write(`\n$ ${command} ${args.join(' ')}\n`);
     return spawnSync(command, args, { stdio: 'inherit' }).status;
   };
   const redocly = run('npx', ['--no-install', 'redocly', 'lint', '--max-problems', '1000', file]);
@@ -59,11 +59,11 @@ try {
     encoding: 'utf8',
   });
   if (/warning/i.test(`${warnings.stdout}${warnings.stderr}`.replace(/Deprecation warning[^\n]*/g, ''))) {
-    console.error('redocly reported warnings');
+    process.stderr.write('redocly reported warnings\n');
     status = 1;
   }
 } catch (error) {
-  console.error(error);
+  process.stderr.write(`${error?.stack ?? error}\n`);
 } finally {
   server.kill('SIGTERM');
   await new Promise((resolve) => server.once('exit', resolve));
