@@ -75,6 +75,13 @@ function stripValidationOnly(value: unknown): unknown {
   return out;
 }
 
+/** A query parameter with a default may be left out: the validator fills it in, so clients need not send it. */
+function optionalWhenDefaulted(schema: unknown): void {
+  const object = schema as { properties?: Record<string, { default?: unknown }>; required?: string[] } | undefined;
+  if (!object?.properties || !object.required) return;
+  object.required = object.required.filter((name) => object.properties?.[name]?.default === undefined);
+}
+
 /** A copy the document may change: the route's own schema objects are shared with the validators. */
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
@@ -90,6 +97,7 @@ export function describeRoute(hooks: RouteHooks) {
   return ({ schema, url, route }: { schema: FastifySchema; url: string; route: RouteOptions }) => {
     if (!schema || (schema as JsonObject).hide) return { schema, url };
     const out = stripValidationOnly(copy(schema)) as JsonObject;
+    optionalWhenDefaulted(out.querystring);
     const routeHooks = hooksOf(route);
     const authenticated = routeHooks.includes(hooks.authenticate);
     const methods = [route.method].flat().map(String);
