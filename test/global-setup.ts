@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { wrapEmbedded } from '../src/db/embedded.js';
+import { RESPONSES_DIR_VARIABLE, validateRecordedResponses } from './helpers/response-recorder.js';
 import { assertTestDatabaseUrl } from './helpers/test-database.js';
 
 /**
@@ -13,10 +14,26 @@ import { assertTestDatabaseUrl } from './helpers/test-database.js';
 export default async function setup(): Promise<() => void> {
   // Process-level tests (the server, the CLI) run the built code, exactly as `npm start` does; build once here.
   execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+  const responses = mkdtempSync(join(tmpdir(), 'energyexe-responses-'));
+  process.env[RESPONSES_DIR_VARIABLE] = responses;
+  const checkResponses = () => {
+    try {
+      const { failures } = validateRecordedResponses(responses);
+      if (failures.length > 0) {
+        // Vitest reports an error thrown here but keeps its exit status: fail the run explicitly.
+        process.exitCode = 1;
+        throw new Error(
+          `${failures.length} response(s) the test suite received do not match openapi.json:\n${failures.slice(0, 30).join('\n')}`,
+        );
+      }
+    } finally {
+      rmSync(responses, { recursive: true, force: true });
+    }
+  };
   const url = process.env.TEST_DATABASE_URL;
   if (url) {
     assertTestDatabaseUrl(url);
-    return () => {};
+    return checkResponses;
   }
   const dir = mkdtempSync(join(tmpdir(), 'energyexe-test-'));
   const client = await PGlite.create();
@@ -27,5 +44,8 @@ export default async function setup(): Promise<() => void> {
   const path = join(dir, 'template.tar');
   writeFileSync(path, Buffer.from(await dump.arrayBuffer()));
   process.env.ENERGYEXE_TEST_TEMPLATE = path;
-  return () => rmSync(dir, { recursive: true, force: true });
+  return () => {
+    rmSync(dir, { recursive: true, force: true });
+    checkResponses();
+  };
 }

@@ -7,6 +7,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { isDatabaseUnavailable } from '../db/errors.js';
 import { AppError, type ErrorDetail, errors } from '../shared/errors.js';
 import { logRequestCompleted } from '../shared/logger.js';
+import { MAX_ERROR_DETAILS } from '../shared/schemas.js';
 import { setSecurityHeaders } from './security-headers.js';
 
 interface AjvError {
@@ -63,6 +64,7 @@ export function toValidationDetails(validation: AjvError[], context: string | un
     const key = `${loc.join('.')}|${e.keyword}`;
     if (seen.has(key)) continue;
     seen.add(key);
+    if (details.length === MAX_ERROR_DETAILS) break;
     details.push({ loc, msg, type: DETAIL_TYPE[e.keyword] ?? e.keyword });
   }
   return details;

@@ -8,7 +8,7 @@ import type { LimitEvents } from '../shared/limit-events.js';
 declare module 'fastify' {
   interface FastifyInstance {
     /** Spread into the options of a route that takes credentials: per-IP attempts per minute. */
-    authRateLimit: { config?: { rateLimit: { max: number; timeWindow: number } } };
+    authRateLimit: { config: { rateLimit: { max: number; timeWindow: number } | false } };
   }
 }
 
@@ -97,7 +97,8 @@ export const rateLimitPlugin = fp<RateLimitOptions>(
     }
 
     if (perMinute === 0) {
-      app.decorate('authRateLimit', {});
+      // Still marked, so the OpenAPI document shows the 429 a deployment with the limit on can send.
+      app.decorate('authRateLimit', { config: { rateLimit: false } });
       return;
     }
     const store = new CredentialRouteStore(counters);

@@ -1,20 +1,32 @@
 import { Type } from 'typebox';
 
+/** A 422 lists every failing field up to this many (an unknown key is one each, so a body could hold thousands). */
+export const MAX_ERROR_DETAILS = 100;
+
 /** The contract's error envelope, declared on routes so the OpenAPI document shows it. */
 export const ErrorResponse = Type.Object(
   {
     error: Type.Object({
-      type: Type.String({ examples: ['NotFoundError'] }),
-      code: Type.String({ examples: ['users.not_found'] }),
-      message: Type.String({ examples: ['User not found'] }),
-      request_id: Type.String(),
+      type: Type.String({ maxLength: 64, examples: ['NotFoundError'] }),
+      code: Type.String({ maxLength: 128, examples: ['users.not_found'] }),
+      // May quote the request's path or Content-Type, which Node bounds at 16 KiB of headers.
+      message: Type.String({ maxLength: 32_768, examples: ['User not found'] }),
+      request_id: Type.String({ maxLength: 128 }),
       details: Type.Optional(
         Type.Array(
           Type.Object({
-            loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
-            msg: Type.String(),
-            type: Type.String(),
+            // A key of the request (an unknown one included), bounded by the body limit.
+            loc: Type.Array(
+              Type.Union([
+                Type.String({ maxLength: 1_048_576 }),
+                Type.Integer({ format: 'int32', minimum: 0, maximum: 2_147_483_647 }),
+              ]),
+              { maxItems: 64 },
+            ),
+            msg: Type.String({ maxLength: 1024 }),
+            type: Type.String({ maxLength: 64 }),
           }),
+          { maxItems: MAX_ERROR_DETAILS },
         ),
       ),
     }),

@@ -10,6 +10,7 @@ import type { NewUser } from '../../src/modules/users/users.service.js';
 import type { UserRow } from '../../src/modules/users/users.table.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { recordResponses } from './response-recorder.js';
 import { startSmtpServer, type TestSmtpServer } from './smtp.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -135,6 +136,7 @@ export function useTestApp(env: Record<string, string> = {}, options: TestAppOpt
       clock: ctx.clock,
       outbox: { baseDelayMs: 50, maxDelayMs: 200, pollIntervalMs: 50, ...options.outbox },
     });
+    recordResponses(ctx.app);
     await ctx.app.ready();
   });
 

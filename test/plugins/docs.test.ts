@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { expectError, useTestApp } from '../helpers/test-app.js';
+import { readFile } from 'node:fs/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { expectError, testConfig, useTestApp } from '../helpers/test-app.js';
 
 const DOC_URLS = ['/docs', '/redoc', '/api/v1/openapi.json'];
 
@@ -12,11 +15,14 @@ interface OpenApiDoc {
 
 type Schema = { properties: Record<string, { examples?: unknown[] }>; examples?: unknown[] };
 
+/** The response schema, with a `$ref` to `components.schemas` followed. */
 const responseSchema = (doc: OpenApiDoc, path: string, method: string, status: string): Schema => {
   const operation = doc.paths[path]?.[method] as {
-    responses: Record<string, { content: { 'application/json': { schema: Schema } } }>;
+    responses: Record<string, { content: { 'application/json': { schema: Schema & { $ref?: string } } } }>;
   };
-  return operation.responses[status]?.content['application/json'].schema as Schema;
+  const schema = operation.responses[status]?.content['application/json'].schema;
+  const ref = schema?.$ref?.replace('#/components/schemas/', '');
+  return (ref ? (doc.components as unknown as { schemas: Record<string, Schema> }).schemas[ref] : schema) as Schema;
 };
 
 describe('with DOCS_ENABLED=true', () => {
@@ -65,8 +71,9 @@ describe('with DOCS_ENABLED=true', () => {
     expect(doc.components.securitySchemes.HTTPBearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     const me = doc.paths['/api/v1/users/me']?.get as { security: unknown };
     expect(me.security).toEqual([{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }]);
+    // Public operations say so explicitly, instead of leaving a reader (or a linter) to guess.
     const register = doc.paths['/api/v1/auth/register']?.post as { security?: unknown };
-    expect(register.security).toBeUndefined();
+    expect(register.security).toEqual([]);
   });
 
   it('documents the user with examples and without hashed_password, anywhere in the document', async () => {
@@ -112,6 +119,140 @@ describe('with DOCS_ENABLED=true', () => {
       headers: { authorization: `Bearer ${token.access_token}` },
     });
     expect(me.json().username).toBe(user.username);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  const ctx = useTestApp({ DOCS_ENABLED: 'true' });
+  let doc: OpenApiDoc;
+  type Operation = {
+    operationId?: string;
+    tags?: string[];
+    summary?: string;
+    security?: unknown[];
+    requestBody?: unknown;
+    responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema: unknown }> }>;
+  };
+  const operations = () =>
+    Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({
+        route: `${method.toUpperCase()} ${path}`,
+        op: op as Operation,
+      })),
+    );
+  const op = (method: string, path: string) => doc.paths[path]?.[method] as Operation;
+
+  beforeAll(async () => {
+    doc = (await ctx.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json() as OpenApiDoc;
+  });
+
+  it('is the committed openapi.json (regenerate with `npm run openapi`)', async () => {
+    const committed = await readFile(new URL('../../openapi.json', import.meta.url), 'utf8');
+    expect(JSON.parse(committed), 'openapi.json is stale: run `npm run openapi` and commit it').toEqual(doc);
+  });
+
+  it('gives every operation an operationId, a declared tag and a summary', () => {
+    const declaredTags = new Set((doc as unknown as { tags: { name: string }[] }).tags.map((t) => t.name));
+    const missing = operations()
+      .filter(
+        ({ op }) => !op.operationId || !op.summary || !op.tags?.length || !op.tags.every((t) => declaredTags.has(t)),
+      )
+      .map(({ route }) => route);
+    expect(missing, 'routes without an operationId, summary or declared tag').toEqual([]);
+    const ids = operations().map(({ op }) => op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(op('post', '/api/v1/auth/login').operationId).toBe('login');
+    expect(op('post', '/api/v1/auth/refresh').operationId).toBe('refreshToken');
+    expect(op('get', '/api/v1/users/me').operationId).toBe('getCurrentUser');
+    expect(op('get', '/api/v1/users').operationId).toBe('listUsers');
+  });
+
+  it('never publishes a validation-only keyword, but says what the email normalisation does', () => {
+    expect(JSON.stringify(doc)).not.toContain('"transform"');
+    const register = (doc.components as unknown as { schemas: Record<string, Schema> }).schemas.UserCreate;
+    expect(JSON.stringify(register?.properties.email)).toContain('lower-cased');
+  });
+
+  it('derives the standard error statuses from each route declaration', () => {
+    const statuses = (method: string, path: string) => Object.keys(op(method, path).responses).sort();
+    // Public, rate limited, reads a body.
+    expect(statuses('post', '/api/v1/auth/login')).toEqual(
+      ['200', '400', '401', '403', '413', '415', '422', '429', '500', '503'].sort(),
+    );
+    // Authenticated superuser route with a query string, no body.
+    expect(statuses('get', '/api/v1/users')).toEqual(['200', '400', '401', '403', '422', '500', '503']);
+    // Liveness never touches the database: no 503, no 401.
+    expect(statuses('get', '/health')).toEqual(['200', '400', '500']);
+    for (const { route, op } of operations()) {
+      expect(op.responses['500'], route).toBeDefined();
+      if (op.security?.length) expect(op.responses['401'], route).toBeDefined();
+      else expect(op.security, route).toEqual([]);
+    }
+  });
+
+  it('documents X-Request-ID on every response, and the rate-limit headers where requests are limited', () => {
+    for (const { route, op } of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        expect(response.headers?.['X-Request-ID'], `${route} ${status}`).toEqual({
+          $ref: '#/components/headers/X-Request-ID',
+        });
+      }
+    }
+    const login = op('post', '/api/v1/auth/login').responses;
+    expect(Object.keys(login['429']?.headers ?? {})).toEqual(
+      expect.arrayContaining(['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']),
+    );
+    expect(Object.keys(login['200']?.headers ?? {})).toContain('RateLimit-Limit');
+    expect(op('get', '/api/v1/users/me').responses['429']).toBeUndefined();
+  });
+
+  it('sends the RateLimit headers it documents on a rate-limited route', async () => {
+    const app = await buildApp({
+      config: testConfig({ RATE_LIMIT_LOGIN_PER_MINUTE: '5' }),
+      database: ctx.database.handle,
+      logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: 'nobody', password: 'wrong-password' },
+      });
+      expect(response.statusCode).toBe(401);
+      expect(response.headers).toMatchObject({ 'ratelimit-limit': '5', 'ratelimit-remaining': '4' });
+      expect(Number(response.headers['ratelimit-reset'])).toBeGreaterThan(0);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('the documentation pages', () => {
+  const ctx = useTestApp({ DOCS_ENABLED: 'true', PROJECT_NAME: 'EnergyExe Core Backend' });
+
+  it('serve ReDoc from this server, under a Content-Security-Policy that allows no other origin', async () => {
+    const page = await ctx.app.inject({ method: 'GET', url: '/redoc' });
+    expect(page.body).toContain('<script src="/redoc/redoc.standalone.js"></script>');
+    expect(page.body).not.toMatch(/https?:\/\//);
+    expect(page.body).toContain('<title>EnergyExe Core Backend - ReDoc</title>');
+    const csp = String(page.headers['content-security-policy']);
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/https?:|\*/);
+    const script = await ctx.app.inject({ method: 'GET', url: '/redoc/redoc.standalone.js' });
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toContain('javascript');
+    expect(script.body.length).toBeGreaterThan(100_000);
+  });
+
+  it('point Swagger UI at /api/v1/openapi.json under the project name', async () => {
+    const page = await ctx.app.inject({ method: 'GET', url: '/docs/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<title>EnergyExe Core Backend - Swagger UI</title>');
+    expect(String(page.headers['content-security-policy'])).toContain("script-src 'self'");
+    const init = await ctx.app.inject({ method: 'GET', url: '/docs/static/swagger-initializer.js' });
+    expect(init.body).toContain('"url":"/api/v1/openapi.json"');
+    expect(init.body).toContain('data:image/svg+xml;base64,');
   });
 });
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { recordResponses } from '../helpers/response-recorder.js';
 import { expectError, LogCapture, testConfig } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
@@ -19,6 +20,7 @@ describe('when PostgreSQL cannot be reached', () => {
     // Nothing listens on port 1: every connection attempt fails, as with a stopped server.
     database = await openDatabase({ databaseUrl: 'postgres://postgres@127.0.0.1:1/test', connectTimeoutMs: 1000 });
     app = await buildApp({ config: testConfig(), database, logger: createLogger({ level: 'info' }, logs) });
+    recordResponses(app);
     // A token as /auth/login would have issued it before the outage, signed with the test secret.
     const token = await app.services.accessTokens.issue({ userId: 1, sessionId: randomUUID() });
     authorization = `Bearer ${token.access_token}`;
@@ -91,6 +93,7 @@ describe('when the database goes away while the service runs', () => {
     // On PostgreSQL the app gets a pool of its own to close; the file's database stays for cleaning up.
     handle = database.url ? await openDatabase({ databaseUrl: database.url, poolMax: 2 }) : database.handle;
     app = await buildApp({ config: testConfig(), database: handle, logger: createLogger({ level: 'silent' }) });
+    recordResponses(app);
   });
   afterAll(async () => {
     await app?.close();

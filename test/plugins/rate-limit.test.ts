@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { REDIS_CLIENT_OPTIONS } from '../../src/shared/counter-store.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { recordResponses } from '../helpers/response-recorder.js';
 import { expectError, testConfig, useTestApp } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
@@ -112,6 +113,7 @@ describe('when Redis is down', () => {
       logger: createLogger({ level: 'silent' }),
       redis,
     });
+    recordResponses(app);
   });
   afterAll(async () => {
     await app?.close();
@@ -147,14 +149,14 @@ describe.skipIf(!redisUrl)('rate limiting through Redis', () => {
     if (redis.status !== 'ready') await once(redis, 'ready');
     database = await createTestDatabase();
     for (let i = 0; i < 2; i++) {
-      apps.push(
-        await buildApp({
-          config: testConfig({ RATE_LIMIT_LOGIN_PER_MINUTE: '3' }),
-          database: database.handle,
-          logger: createLogger({ level: 'silent' }),
-          redis,
-        }),
-      );
+      const app = await buildApp({
+        config: testConfig({ RATE_LIMIT_LOGIN_PER_MINUTE: '3' }),
+        database: database.handle,
+        logger: createLogger({ level: 'silent' }),
+        redis,
+      });
+      recordResponses(app);
+      apps.push(app);
     }
   });
 

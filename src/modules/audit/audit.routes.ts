@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
+import { ErrorResponse } from '../../shared/schemas.js';
 import { AuditEventList, AuditQuery, OwnAuditQuery, toAuditEventResponse } from './audit.schemas.js';
 import type { AuditEventRow } from './audit.table.js';
 
@@ -21,11 +21,11 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate, app.requireSuperuser],
       schema: {
+        operationId: 'listAuditEvents',
         tags: ['audit'],
         summary: 'Audit events (superuser)',
         description:
           'Newest first. For the next page pass `before` = the `X-Next-Before-Id` header (absent on the last page).',
-        security: bearerSecurity,
         querystring: AuditQuery,
         response: { 200: AuditEventList, 403: ErrorResponse, ...authErrors },
       },
@@ -49,10 +49,10 @@ export const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'listMyAuditEvents',
         tags: ['audit'],
         summary: 'My account history',
         description: 'Events about the current user, newest first; paginated like /audit-events.',
-        security: bearerSecurity,
         querystring: OwnAuditQuery,
         response: { 200: AuditEventList, ...authErrors },
       },

@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestMeta } from '../../plugins/auth.js';
-import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
+import { ErrorResponse } from '../../shared/schemas.js';
 import { MessageResponse, toUserResponse, User } from '../users/users.schemas.js';
 import {
   AcceptedResponse,
@@ -37,6 +37,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...rateLimit,
       schema: {
+        operationId: 'register',
         tags: ['auth'],
         summary: 'Create an account',
         description: 'The new account starts with `email_verified: false`; a verification email is sent.',
@@ -55,6 +56,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...rateLimit,
       schema: {
+        operationId: 'login',
         tags: ['auth'],
         summary: 'Log in with a username (or email) and password',
         description: 'Accepts JSON or an `application/x-www-form-urlencoded` form with the same fields.',
@@ -70,6 +72,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...rateLimit,
       schema: {
+        operationId: 'issueToken',
         tags: ['auth'],
         summary: 'OAuth2 password grant (used by the docs "Authorize" button)',
         consumes: ['application/x-www-form-urlencoded'],
@@ -86,12 +89,13 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/refresh',
     {
       schema: {
+        operationId: 'refreshToken',
         tags: ['auth'],
         summary: 'Trade a refresh token for a new access and refresh token',
         description:
           'Rotation: the refresh token presented is spent. Presenting a spent token again revokes the whole session.',
         body: RefreshBody,
-        response: { 200: TokenResponse, 401: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse },
+        response: { 200: TokenResponse, 401: ErrorResponse, 422: ErrorResponse },
       },
     },
     async (request) => auth.refresh(request.body.refresh_token, requestMeta(request)),
@@ -102,9 +106,9 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'logout',
         tags: ['auth'],
         summary: 'End the current session',
-        security: bearerSecurity,
         response: { 200: MessageResponse, 401: ErrorResponse },
       },
     },
@@ -119,9 +123,9 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'logoutAll',
         tags: ['auth'],
         summary: 'End every session of the current user, this one included',
-        security: bearerSecurity,
         response: { 200: MessageResponse, 401: ErrorResponse },
       },
     },
@@ -136,6 +140,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...rateLimit,
       schema: {
+        operationId: 'forgotPassword',
         tags: ['auth'],
         summary: 'Email a password reset link',
         description: 'Always 202 with the same body, whether or not the address belongs to an account.',
@@ -154,6 +159,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...rateLimit,
       schema: {
+        operationId: 'resetPassword',
         tags: ['auth'],
         summary: 'Set a new password with a reset token',
         description: 'The token works once. Every session of the account ends.',
@@ -172,6 +178,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...rateLimit,
       schema: {
+        operationId: 'verifyEmail',
         tags: ['auth'],
         summary: 'Confirm an email address with the token from the verification email',
         body: VerifyEmailBody,
@@ -189,6 +196,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       ...rateLimit,
       schema: {
+        operationId: 'resendVerification',
         tags: ['auth'],
         summary: 'Send the verification email again',
         description: 'Always 202 with the same body, whether or not the address belongs to an unverified account.',

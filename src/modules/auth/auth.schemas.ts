@@ -27,7 +27,7 @@ export type LoginBody = Static<typeof LoginBody>;
 export const TokenForm = Type.Object(
   {
     ...loginFields,
-    grant_type: Type.Optional(Type.String({ pattern: '^password$' })),
+    grant_type: Type.Optional(Type.String({ pattern: '^password$', maxLength: 8 })),
     scope: Type.Optional(Type.String({ maxLength: 1024 })),
     client_id: Type.Optional(Type.String({ maxLength: 1024 })),
     client_secret: Type.Optional(Type.String({ maxLength: 1024 })),
@@ -38,10 +38,17 @@ export type TokenForm = Static<typeof TokenForm>;
 
 export const TokenResponse = Type.Object(
   {
-    access_token: Type.String({ examples: ['eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...'] }),
+    access_token: Type.String({ maxLength: 2048, examples: ['eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...'] }),
     token_type: Type.Literal('bearer'),
-    expires_in: Type.Integer({ description: 'Seconds until the access token expires.', examples: [1800] }),
+    expires_in: Type.Integer({
+      format: 'int32',
+      minimum: 1,
+      maximum: 2_147_483_647,
+      description: 'Seconds until the access token expires.',
+      examples: [1800],
+    }),
     refresh_token: Type.String({
+      maxLength: 256,
       description: 'Single use: POST it to /auth/refresh for a new pair. Keep it secret.',
       examples: ['q5Ck1vVfC0o3m7bJ0y0m6b2dQm8m9xZ2JtQeWk3Yq0A'],
     }),
@@ -70,6 +77,11 @@ export const VerifyEmailBody = Type.Object(
 );
 
 export const AcceptedResponse = Type.Object(
-  { message: Type.String({ examples: ['If the address belongs to an account, an email is on its way'] }) },
+  {
+    message: Type.String({
+      maxLength: 256,
+      examples: ['If the address belongs to an account, an email is on its way'],
+    }),
+  },
   { title: 'Accepted' },
 );

@@ -16,14 +16,19 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ version: string; redis?: 
 
   app.get(
     '/',
-    { schema: { tags: ['health'], summary: 'Service banner', response: { 200: RootResponse } } },
+    {
+      config: { database: false },
+      schema: { operationId: 'getRoot', tags: ['health'], summary: 'Service banner', response: { 200: RootResponse } },
+    },
     async () => root,
   );
 
   app.get(
     '/health',
     {
+      config: { database: false },
       schema: {
+        operationId: 'getLiveness',
         tags: ['health'],
         summary: 'Liveness',
         description: 'Never touches the database: answers as long as the process serves HTTP.',
@@ -37,6 +42,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ version: string; redis?: 
     '/health/ready',
     {
       schema: {
+        operationId: 'getReadiness',
         tags: ['health'],
         summary: 'Readiness',
         description: 'Checks every dependency; 503 with the failing ones when the service cannot serve.',

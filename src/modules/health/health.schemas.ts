@@ -2,8 +2,8 @@ import { Type } from 'typebox';
 
 export const RootResponse = Type.Object(
   {
-    message: Type.String({ examples: ['EnergyExe Core Backend API'] }),
-    version: Type.String({ examples: ['1.0.0'] }),
+    message: Type.String({ maxLength: 256, examples: ['EnergyExe Core Backend API'] }),
+    version: Type.String({ maxLength: 64, examples: ['1.0.0'] }),
     status: Type.Literal('healthy'),
   },
   { title: 'Root' },

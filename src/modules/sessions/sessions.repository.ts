@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { type UserRow, users } from '../users/users.table.js';
+import { SESSIONS_LISTED } from './sessions.schemas.js';
 import { type RefreshTokenRow, refreshTokens, type SessionRow, sessions } from './sessions.table.js';
 
 export interface NewSession {
@@ -142,7 +143,8 @@ export function createSessionsRepository(db: Database) {
         .select()
         .from(sessions)
         .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
-        .orderBy(desc(sessions.createdAt), desc(sessions.id));
+        .orderBy(desc(sessions.createdAt), desc(sessions.id))
+        .limit(SESSIONS_LISTED);
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestMeta } from '../../plugins/auth.js';
-import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
+import { ErrorResponse } from '../../shared/schemas.js';
 import { MessageResponse, UserIdParams } from '../users/users.schemas.js';
 import { sessionsErrors } from './sessions.errors.js';
 import { RevokedResponse, SessionIdParams, SessionList, toSessionResponse } from './sessions.schemas.js';
@@ -16,9 +16,9 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'listMySessions',
         tags: ['sessions'],
         summary: 'My active sessions',
-        security: bearerSecurity,
         response: { 200: SessionList, ...authErrors },
       },
     },
@@ -30,9 +30,9 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'revokeMySession',
         tags: ['sessions'],
         summary: 'End one of my sessions',
-        security: bearerSecurity,
         params: SessionIdParams,
         response: { 200: MessageResponse, 404: ErrorResponse, ...authErrors },
       },
@@ -59,9 +59,9 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate, app.requireSuperuser],
       schema: {
+        operationId: 'listUserSessions',
         tags: ['sessions'],
         summary: "A user's active sessions (superuser)",
-        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: SessionList, ...adminErrors },
       },
@@ -77,9 +77,9 @@ export const sessionsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate, app.requireSuperuser],
       schema: {
+        operationId: 'revokeUserSessions',
         tags: ['sessions'],
         summary: 'End every session of a user (superuser)',
-        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: RevokedResponse, ...adminErrors },
       },

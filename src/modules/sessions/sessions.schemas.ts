@@ -1,25 +1,35 @@
 import { Type } from 'typebox';
 import type { SessionRow } from './sessions.table.js';
 
+/** A list of sessions is bounded like every other list the API returns. */
+export const SESSIONS_LISTED = 1000;
+
 export const Session = Type.Object(
   {
-    id: Type.String({ format: 'uuid' }),
-    created_at: Type.String({ format: 'date-time' }),
-    last_used_at: Type.String({ format: 'date-time' }),
-    expires_at: Type.String({ format: 'date-time', description: 'Absolute end of the session.' }),
-    user_agent: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
-    ip: Type.Unsafe<string | null>({ type: ['string', 'null'] }),
+    id: Type.String({ format: 'uuid', maxLength: 36 }),
+    created_at: Type.String({ format: 'date-time', maxLength: 32 }),
+    last_used_at: Type.String({ format: 'date-time', maxLength: 32 }),
+    expires_at: Type.String({ format: 'date-time', maxLength: 32, description: 'Absolute end of the session.' }),
+    user_agent: Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 512 }),
+    ip: Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 64 }),
     current: Type.Boolean({ description: 'True for the session of the token making this request.' }),
   },
   { title: 'Session', additionalProperties: false },
 );
 
-export const SessionList = Type.Array(Session, { title: 'SessionList' });
+export const SessionList = Type.Array(Session, {
+  title: 'SessionList',
+  maxItems: SESSIONS_LISTED,
+  description: `The ${SESSIONS_LISTED} most recently started active sessions.`,
+});
 
-export const SessionIdParams = Type.Object({ session_id: Type.String({ format: 'uuid' }) });
+export const SessionIdParams = Type.Object({ session_id: Type.String({ format: 'uuid', maxLength: 36 }) });
 
 export const RevokedResponse = Type.Object(
-  { message: Type.String(), revoked: Type.Integer({ description: 'Sessions revoked.' }) },
+  {
+    message: Type.String({ maxLength: 256 }),
+    revoked: Type.Integer({ format: 'int32', minimum: 0, maximum: 2_147_483_647, description: 'Sessions revoked.' }),
+  },
   { title: 'Revoked' },
 );
 

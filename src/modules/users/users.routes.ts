@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestMeta } from '../../plugins/auth.js';
-import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
+import { ErrorResponse } from '../../shared/schemas.js';
 import {
   ChangePasswordBody,
   ListUsersQuery,
@@ -24,9 +24,9 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'getCurrentUser',
         tags: ['users'],
         summary: 'The current user',
-        security: bearerSecurity,
         response: { 200: User, ...authErrors },
       },
     },
@@ -38,10 +38,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'updateCurrentUser',
         tags: ['users'],
         summary: 'Update the current user',
         description: 'Partial update. Changing `password` requires `current_password`.',
-        security: bearerSecurity,
         body: UserUpdateMe,
         response: { 200: User, 400: ErrorResponse, 409: ErrorResponse, ...authErrors },
       },
@@ -55,10 +55,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate],
       schema: {
+        operationId: 'changePassword',
         tags: ['users'],
         summary: 'Change the current password',
         description: 'Every other session of the user ends; the one making this request goes on.',
-        security: bearerSecurity,
         body: ChangePasswordBody,
         response: { 200: MessageResponse, 400: ErrorResponse, ...authErrors },
       },
@@ -74,11 +74,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate, app.requireSuperuser],
       schema: {
+        operationId: 'listUsers',
         tags: ['users'],
         summary: 'List users (superuser)',
         description:
           'Ordered by id. The total number of matching users is in the `X-Total-Count` header. A full page also has `X-Next-After-Id`, the `after_id` of the next page.',
-        security: bearerSecurity,
         querystring: ListUsersQuery,
         response: { 200: UserList, ...adminErrors },
       },
@@ -97,9 +97,9 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate, app.requireSuperuser],
       schema: {
+        operationId: 'getUser',
         tags: ['users'],
         summary: 'Get a user (superuser)',
-        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: User, 404: ErrorResponse, ...adminErrors },
       },
@@ -112,10 +112,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate, app.requireSuperuser],
       schema: {
+        operationId: 'updateUser',
         tags: ['users'],
         summary: 'Update a user (superuser)',
         description: 'Partial update, including `is_active`, `is_superuser` and `password`.',
-        security: bearerSecurity,
         params: UserIdParams,
         body: UserUpdate,
         response: { 200: User, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...adminErrors },
@@ -132,9 +132,9 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       onRequest: [app.authenticate, app.requireSuperuser],
       schema: {
+        operationId: 'deleteUser',
         tags: ['users'],
         summary: 'Delete a user (superuser)',
-        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: MessageResponse, 400: ErrorResponse, 404: ErrorResponse, ...adminErrors },
       },

@@ -3,12 +3,14 @@ import type { UserRow } from './users.table.js';
 
 /**
  * Field rules shared by every request shape. `transform` (ajv-keywords) trims and lower-cases an email
- * before `format` checks it, so " Alice@Example.COM " is accepted and stored as "alice@example.com".
+ * before `format` checks it, so " Alice@Example.COM " is accepted and stored as "alice@example.com"; the
+ * OpenAPI document leaves the keyword out (it is not JSON Schema) and says so in the description.
  */
 export const EmailField = Type.String({
   transform: ['trim', 'toLowerCase'],
   format: 'email',
   maxLength: 255,
+  description: 'Surrounding spaces are removed and the address is lower-cased before it is checked and stored.',
   examples: ['alice@example.com'],
 });
 export const UsernameField = Type.String({
@@ -28,22 +30,22 @@ export const NameField = Type.Unsafe<string | null>({ type: ['string', 'null'], 
 
 export const User = Type.Object(
   {
-    id: Type.Integer({ examples: [1] }),
-    email: Type.String({ format: 'email', examples: ['alice@example.com'] }),
-    username: Type.String({ examples: ['alice'] }),
-    first_name: Type.Unsafe<string | null>({ type: ['string', 'null'], examples: ['Alice'] }),
-    last_name: Type.Unsafe<string | null>({ type: ['string', 'null'], examples: ['Smith'] }),
+    id: Type.Integer({ format: 'int32', minimum: 1, maximum: 2_147_483_647, examples: [1] }),
+    email: Type.String({ format: 'email', maxLength: 255, examples: ['alice@example.com'] }),
+    username: Type.String({ maxLength: 100, examples: ['alice'] }),
+    first_name: Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 100, examples: ['Alice'] }),
+    last_name: Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 100, examples: ['Smith'] }),
     is_active: Type.Boolean(),
     is_superuser: Type.Boolean(),
     email_verified: Type.Boolean({ description: 'Whether the address was confirmed through its verification link.' }),
-    created_at: Type.String({ format: 'date-time', examples: ['2026-01-01T12:00:00.000Z'] }),
-    updated_at: Type.String({ format: 'date-time', examples: ['2026-01-01T12:00:00.000Z'] }),
+    created_at: Type.String({ format: 'date-time', maxLength: 32, examples: ['2026-01-01T12:00:00.000Z'] }),
+    updated_at: Type.String({ format: 'date-time', maxLength: 32, examples: ['2026-01-01T12:00:00.000Z'] }),
   },
   { title: 'User', additionalProperties: false },
 );
 export type User = Static<typeof User>;
 
-export const UserList = Type.Array(User, { title: 'UserList' });
+export const UserList = Type.Array(User, { title: 'UserList', maxItems: 1000 });
 
 const ownFields = {
   email: Type.Optional(EmailField),
@@ -76,14 +78,21 @@ export const ChangePasswordBody = Type.Object(
 );
 
 export const UserIdParams = Type.Object({
-  user_id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'User id.' }),
+  user_id: Type.Integer({ format: 'int32', minimum: 1, maximum: 2_147_483_647, description: 'User id.' }),
 });
 
 export const ListUsersQuery = Type.Object({
-  skip: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0, description: 'Offset pagination.' }),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  skip: Type.Integer({
+    format: 'int32',
+    minimum: 0,
+    maximum: 2_147_483_647,
+    default: 0,
+    description: 'Offset pagination.',
+  }),
+  limit: Type.Integer({ format: 'int32', minimum: 1, maximum: 1000, default: 100 }),
   after_id: Type.Optional(
     Type.Integer({
+      format: 'int32',
       minimum: 0,
       maximum: 2_147_483_647,
       description:
@@ -100,7 +109,7 @@ export const ListUsersQuery = Type.Object({
 export type ListUsersQuery = Static<typeof ListUsersQuery>;
 
 export const MessageResponse = Type.Object(
-  { message: Type.String({ examples: ['User deleted successfully'] }) },
+  { message: Type.String({ maxLength: 256, examples: ['User deleted successfully'] }) },
   { title: 'Message' },
 );
 
