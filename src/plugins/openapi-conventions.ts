@@ -1,5 +1,6 @@
 import type { FastifySchema, RouteOptions } from 'fastify';
 import { bearerSecurity, ErrorResponse } from '../shared/schemas.js';
+import { UNLIMITED_ROUTES } from './rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -89,7 +90,7 @@ const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
  * @fastify/swagger's per-route `transform`: a route declares `operationId`, `tags`, `summary`, its inputs and
  * its own outcomes; the statuses every route of its kind can send are added here from the declaration itself:
  * 401 from `app.authenticate`, 403 from `app.requireSuperuser`, 413/415 where a body is read, 422 where
- * anything is validated, 429 (and the RateLimit headers) where `config.rateLimit` is set, 503 unless
+ * anything is validated, 429 (and the RateLimit headers) on every route the global limit covers, 503 unless
  * `config.database` is false, 400 and 500 everywhere, `X-Request-ID` on every response. Security is the bearer
  * schemes on authenticated routes and an explicit `[]` on public ones.
  */
@@ -103,7 +104,8 @@ export function describeRoute(hooks: RouteHooks) {
     const methods = [route.method].flat().map(String);
     const readsBody = methods.some((m) => BODY_METHODS.has(m));
     const validates = readsBody || ['body', 'querystring', 'params', 'headers'].some((part) => part in out);
-    const rateLimited = route.config?.rateLimit !== undefined;
+    // The global per-client limit (RATE_LIMIT_PER_MINUTE) covers every route but the health probes.
+    const rateLimited = route.config?.rateLimit !== undefined || !UNLIMITED_ROUTES.has(url);
 
     out.security ??= authenticated ? bearerSecurity : [];
 

@@ -25,7 +25,7 @@ export interface RateLimitOptions {
 const WINDOW_MS = 60_000;
 
 /** Probes are polled by orchestrators from a few addresses all day: limiting them would fail a healthy instance. */
-const UNLIMITED_ROUTES = new Set(['/health', '/health/ready']);
+export const UNLIMITED_ROUTES = new Set(['/health', '/health/ready']);
 
 /** @fastify/rate-limit's store interface over our CounterStore, one key space per route. */
 class CredentialRouteStore {
