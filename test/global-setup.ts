@@ -18,7 +18,8 @@ export default async function setup(): Promise<() => void> {
   process.env[RESPONSES_DIR_VARIABLE] = responses;
   const checkResponses = () => {
     try {
-      const { failures } = validateRecordedResponses(responses);
+      const { checked, failures } = validateRecordedResponses(responses);
+      process.stdout.write(`openapi.json: ${checked} responses of the suite checked against the document\n`);
       if (failures.length > 0) {
         // Vitest reports an error thrown here but keeps its exit status: fail the run explicitly.
         process.exitCode = 1;

@@ -14,6 +14,7 @@ import {
   unwrap,
 } from '../../clients/typescript/src/index.js';
 import { generateClientTypes, TYPES_FILE } from '../../scripts/client-types.js';
+import { recordingFetch } from '../helpers/response-recorder.js';
 import { type ServerProcess, startServer } from '../helpers/server-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
@@ -30,9 +31,11 @@ describe('the TypeScript client against the built server', () => {
   let server: ServerProcess;
   /** Every request the clients send, as "METHOD /path". */
   const calls: string[] = [];
+  // Every response the client gets is also checked against openapi.json (test/helpers/response-recorder.ts).
+  const recorded = recordingFetch((request) => fetch(request));
   const send = (request: Request) => {
     calls.push(`${request.method} ${new URL(request.url).pathname}`);
-    return fetch(request);
+    return recorded(request);
   };
   const refreshes = () => calls.filter((c) => c === 'POST /api/v1/auth/refresh').length;
   let clockOffset = 0;

@@ -43,7 +43,9 @@ function documentRouter() {
   return router;
 }
 
-function record(dir: string, method: string, url: string, response: LightMyRequestResponse): void {
+type RecordedResponse = Pick<LightMyRequestResponse, 'statusCode' | 'headers' | 'body'>;
+
+function record(dir: string, method: string, url: string, response: RecordedResponse): void {
   const pathname = url.split('?', 1)[0] ?? '/';
   const match = documentRouter().find(method as HTTPMethod, pathname);
   if (!match) return;
@@ -70,6 +72,24 @@ export function recordResponses(app: FastifyInstance): void {
       typeof options === 'string' ? { url: options } : (options as { method?: string; url?: string });
     const target = typeof url === 'string' ? url : String((url as { pathname?: string }).pathname ?? '/');
     record(dir, method.toUpperCase(), target, response);
+    return response;
+  };
+}
+
+/** Wraps a `fetch` (to a server process) so every response it returns is recorded for the document check. */
+export function recordingFetch(send: (request: Request) => Promise<Response>) {
+  return async (request: Request): Promise<Response> => {
+    const method = request.method;
+    const response = await send(request);
+    const dir = process.env[RESPONSES_DIR_VARIABLE];
+    if (dir) {
+      const url = new URL(request.url);
+      record(dir, method, `${url.pathname}${url.search}`, {
+        statusCode: response.status,
+        headers: Object.fromEntries(response.headers),
+        body: await response.clone().text(),
+      });
+    }
     return response;
   };
 }
