@@ -45,7 +45,7 @@ function withCanonicalNumbers(validate: ValidateFunction): ValidateFunction {
   );
   if (numeric.length === 0) return validate;
   const check = ((data: Record<string, unknown> | null) => {
-    const errors: ErrorObject[] = numeric
+    const misspelled: ErrorObject[] = numeric
       .filter(({ name, spelling }) => typeof data?.[name] === 'string' && !spelling.test(data[name]))
       .map(({ name, type }) => ({
         keyword: 'type',
@@ -55,9 +55,9 @@ function withCanonicalNumbers(validate: ValidateFunction): ValidateFunction {
         message: `must be ${type}`,
       }));
     const valid = validate(data);
-    const others = (validate.errors ?? []).filter((e) => !errors.some((own) => own.instancePath === e.instancePath));
-    check.errors = errors.length + others.length > 0 ? [...errors, ...others] : null;
-    return valid && errors.length === 0;
+    const others = (validate.errors ?? []).filter((e) => !misspelled.some((m) => m.instancePath === e.instancePath));
+    check.errors = misspelled.length + others.length > 0 ? [...misspelled, ...others] : null;
+    return valid && misspelled.length === 0;
   }) as ValidateFunction;
   return Object.assign(check, { schema: validate.schema });
 }

@@ -28,75 +28,66 @@ interface Entry {
 const NEW_PASSWORD = 'a-brand-new-password-42';
 const opaque = 'x'.repeat(43);
 
+// Requests the routes below need to succeed: real ids, a real refresh token, valid bodies.
+const register: Build<object> = (_, who) => ({
+  email: `reg-${who}@example.com`,
+  username: `reg-${who}`,
+  password: NEW_PASSWORD,
+});
+const otherLogin: Build<object> = (a) => ({ username: a.other.username, password: a.password });
+const otherLoginByEmail: Build<object> = (a) => ({ username: a.other.email, password: a.password });
+const otherEmail: Build<object> = (a) => ({ email: a.other.email });
+const freshRefreshToken: Build<object> = async (a) => ({
+  refresh_token: (await a.startSession(a.other.id)).refreshToken,
+});
+const unknownToken: Build<object> = () => ({ token: opaque });
+const resetWithUnknownToken: Build<object> = () => ({ token: opaque, new_password: NEW_PASSWORD });
+const changeOwnPassword: Build<object> = (a) => ({ current_password: a.password, new_password: NEW_PASSWORD });
+/** A second session of the caller (of the other user for an anonymous call): ending one's own session. */
+const ownSecondSession: Build<string> = async (a, who) =>
+  `/api/v1/auth/sessions/${(await a.startSession(who === 'anonymous' ? a.other.id : a[who].id)).sessionId}`;
+
 /**
  * Every route of the app, one line each. A route added without a line here fails the first test below:
  * add `'METHOD /full/path/:param': { expect: SIGNED_IN | SUPERUSER | ANYONE(status) | [a, u, i, s], ... }`,
  * with `url`/`body` when the route needs a valid id or body to succeed.
  */
+// biome-ignore format: one line per route keeps the table readable
 const MATRIX: Record<string, Entry> = {
-  'GET /': { expect: ANYONE(200) },
-  'GET /health': { expect: ANYONE(200) },
-  'GET /health/ready': { expect: ANYONE(200) },
-  'GET /docs': { expect: ANYONE(200) },
-  'GET /docs/json': { expect: ANYONE(200) },
-  'GET /docs/yaml': { expect: ANYONE(200) },
-  'GET /docs/static/index.html': { expect: ANYONE(302) },
-  'GET /docs/static/swagger-initializer.js': { expect: ANYONE(200) },
-  'GET /redoc': { expect: ANYONE(200) },
-  'GET /api/v1/openapi.json': { expect: ANYONE(200) },
-  'POST /api/v1/auth/register': { expect: ANYONE(201), body: (_, who) => register(`reg-${who}`) },
-  'POST /api/v1/auth/login': {
-    expect: ANYONE(200),
-    body: (a) => ({ username: a.other.username, password: a.password }),
-  },
-  'POST /api/v1/auth/token': {
-    expect: ANYONE(200),
-    form: true,
-    body: (a) => ({ username: a.other.email, password: a.password }),
-  },
-  'POST /api/v1/auth/refresh': {
-    expect: ANYONE(200),
-    body: async (a) => ({ refresh_token: (await a.startSession(a.other.id)).refreshToken }),
-  },
-  'POST /api/v1/auth/logout': { expect: SIGNED_IN },
-  'POST /api/v1/auth/logout-all': { expect: SIGNED_IN },
-  'POST /api/v1/auth/forgot-password': { expect: ANYONE(202), body: (a) => ({ email: a.other.email }) },
-  'POST /api/v1/auth/reset-password': {
-    expect: ANYONE(400),
-    body: () => ({ token: opaque, new_password: NEW_PASSWORD }),
-  },
-  'POST /api/v1/auth/verify-email': { expect: ANYONE(400), body: () => ({ token: opaque }) },
-  'POST /api/v1/auth/resend-verification': { expect: ANYONE(202), body: (a) => ({ email: a.other.email }) },
-  'GET /api/v1/auth/sessions': { expect: SIGNED_IN },
-  'DELETE /api/v1/auth/sessions/:session_id': {
-    expect: SIGNED_IN,
-    url: async (a, who) => `/api/v1/auth/sessions/${await ownSecondSession(a, who)}`,
-  },
-  'GET /api/v1/users/me': { expect: SIGNED_IN },
-  'PUT /api/v1/users/me': { expect: SIGNED_IN, body: () => ({ first_name: 'Renamed' }) },
-  'POST /api/v1/users/me/password': {
-    expect: SIGNED_IN,
-    body: (a) => ({ current_password: a.password, new_password: NEW_PASSWORD }),
-  },
-  'GET /api/v1/users/me/audit-events': { expect: SIGNED_IN },
-  'GET /api/v1/users': { expect: SUPERUSER, url: () => '/api/v1/users?limit=5&search=matrix' },
-  'GET /api/v1/users/:user_id': { expect: SUPERUSER },
-  'PUT /api/v1/users/:user_id': { expect: SUPERUSER, body: () => ({ is_superuser: true, is_active: false }) },
-  'DELETE /api/v1/users/:user_id': { expect: SUPERUSER },
-  'GET /api/v1/users/:user_id/sessions': { expect: SUPERUSER },
-  'DELETE /api/v1/users/:user_id/sessions': { expect: SUPERUSER },
-  'GET /api/v1/audit-events': { expect: SUPERUSER, url: () => '/api/v1/audit-events?limit=5' },
+  'GET /':                                    { expect: ANYONE(200) },
+  'GET /health':                              { expect: ANYONE(200) },
+  'GET /health/ready':                        { expect: ANYONE(200) },
+  'GET /docs':                                { expect: ANYONE(200) },
+  'GET /docs/json':                           { expect: ANYONE(200) },
+  'GET /docs/yaml':                           { expect: ANYONE(200) },
+  'GET /docs/static/index.html':              { expect: ANYONE(302) },
+  'GET /docs/static/swagger-initializer.js':  { expect: ANYONE(200) },
+  'GET /redoc':                               { expect: ANYONE(200) },
+  'GET /api/v1/openapi.json':                 { expect: ANYONE(200) },
+  'POST /api/v1/auth/register':               { expect: ANYONE(201), body: register },
+  'POST /api/v1/auth/login':                  { expect: ANYONE(200), body: otherLogin },
+  'POST /api/v1/auth/token':                  { expect: ANYONE(200), body: otherLoginByEmail, form: true },
+  'POST /api/v1/auth/refresh':                { expect: ANYONE(200), body: freshRefreshToken },
+  'POST /api/v1/auth/logout':                 { expect: SIGNED_IN },
+  'POST /api/v1/auth/logout-all':             { expect: SIGNED_IN },
+  'POST /api/v1/auth/forgot-password':        { expect: ANYONE(202), body: otherEmail },
+  'POST /api/v1/auth/reset-password':         { expect: ANYONE(400), body: resetWithUnknownToken },
+  'POST /api/v1/auth/verify-email':           { expect: ANYONE(400), body: unknownToken },
+  'POST /api/v1/auth/resend-verification':    { expect: ANYONE(202), body: otherEmail },
+  'GET /api/v1/auth/sessions':                { expect: SIGNED_IN },
+  'DELETE /api/v1/auth/sessions/:session_id': { expect: SIGNED_IN, url: ownSecondSession },
+  'GET /api/v1/users/me':                     { expect: SIGNED_IN },
+  'PUT /api/v1/users/me':                     { expect: SIGNED_IN, body: () => ({ first_name: 'Renamed' }) },
+  'POST /api/v1/users/me/password':           { expect: SIGNED_IN, body: changeOwnPassword },
+  'GET /api/v1/users/me/audit-events':        { expect: SIGNED_IN },
+  'GET /api/v1/users':                        { expect: SUPERUSER, url: () => '/api/v1/users?limit=5&search=matrix' },
+  'GET /api/v1/users/:user_id':               { expect: SUPERUSER },
+  'PUT /api/v1/users/:user_id':               { expect: SUPERUSER, body: () => ({ is_superuser: true, is_active: false }) },
+  'DELETE /api/v1/users/:user_id':            { expect: SUPERUSER },
+  'GET /api/v1/users/:user_id/sessions':      { expect: SUPERUSER },
+  'DELETE /api/v1/users/:user_id/sessions':   { expect: SUPERUSER },
+  'GET /api/v1/audit-events':                 { expect: SUPERUSER, url: () => '/api/v1/audit-events?limit=5' },
 };
-
-function register(name: string) {
-  return { email: `${name}@example.com`, username: name, password: NEW_PASSWORD };
-}
-
-/** A second session of the caller (of the other user for an anonymous call), for ending one's own session. */
-async function ownSecondSession(a: Actors, who: ActorName): Promise<string> {
-  const owner = who === 'anonymous' ? a.other : a[who];
-  return (await a.startSession(owner.id)).sessionId;
-}
 
 /** What a refused request must leave exactly as it was: the accounts and the sessions. */
 async function snapshot() {

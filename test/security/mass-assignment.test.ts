@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { prototypeKeys } from '../../src/shared/validation.js';
+import { createActors } from '../helpers/actors.js';
 import { expectError, useTestApp } from '../helpers/test-app.js';
 
 // OWASP API3 (broken object property level authorization) and ASVS 5.0 V8: a caller sets the fields a
@@ -51,6 +52,12 @@ const json = (method: 'POST' | 'PUT', url: string, payload: string, headers: Rec
 
 const registration = { email: 'mallory@example.com', username: 'mallory', password: 'correct-horse-battery' };
 const registrationText = JSON.stringify(registration).slice(1, -1);
+
+/** A user and their Authorization header, without an argon2 hash per test. */
+async function signedIn() {
+  const a = await createActors(ctx);
+  return { user: a.user, headers: a.headers('user') };
+}
 
 /** Not polluted: what every object in the process inherits. */
 function expectCleanPrototypes() {
@@ -110,7 +117,7 @@ describe('POST /api/v1/auth/register', () => {
 
 describe('PUT /api/v1/users/me', () => {
   it.each(FORBIDDEN)('with %s, responds 422 naming it and leaves the row as it was', async (field, value) => {
-    const { user, headers } = await ctx.signIn();
+    const { user, headers } = await signedIn();
     const before = await userRow(user.id);
     const response = await ctx.app.inject({
       method: 'PUT',
@@ -123,7 +130,7 @@ describe('PUT /api/v1/users/me', () => {
   });
 
   it.each(PROTOTYPE_BODIES)('with %s, responds 422 naming it and leaves the row as it was', async (_n, text, loc) => {
-    const { user, headers } = await ctx.signIn();
+    const { user, headers } = await signedIn();
     const before = await userRow(user.id);
     const response = await json('PUT', '/api/v1/users/me', `{"first_name": "Mallory", ${text}}`, headers);
     expect(locs(response)).toEqual([loc]);
@@ -132,8 +139,9 @@ describe('PUT /api/v1/users/me', () => {
   });
 
   it('a superuser cannot set id, hashed_password, email_verified or a prototype key on another user either', async () => {
-    const admin = await ctx.signIn({ is_superuser: true });
-    const target = await ctx.createUser();
+    const a = await createActors(ctx);
+    const admin = { headers: a.headers('superuser') };
+    const target = a.other;
     const before = await userRow(target.id);
     const response = await json(
       'PUT',
@@ -159,7 +167,7 @@ describe('PUT /api/v1/users/me', () => {
 
 describe('every JSON route', () => {
   it('refuses prototype keys even where the route takes no body fields at all', async () => {
-    const { headers } = await ctx.signIn();
+    const { headers } = await signedIn();
     const response = await json('POST', '/api/v1/auth/logout', '{"__proto__": {"is_superuser": true}}', headers);
     expect(locs(response)).toEqual([['body', '__proto__']]);
     // Refused before the handler: the session is still there.
