@@ -187,6 +187,17 @@ describe('npm run cli', () => {
     expect(empty.stderr).toContain('No password');
   });
 
+  it('refuses a common password, or one like the username, saying why, with exit code 2', async () => {
+    const [common, likeName] = await Promise.all([
+      cli(['create-superuser', '--email', 'weak@example.com', '--username', 'weakling', '--password', 'qwertyuiop']),
+      cli(['create-superuser', '--email', 'weak@example.com', '--username', 'weakling'], { stdin: 'Weakling2\n' }),
+    ]);
+    expect(common).toMatchObject({ code: 2, stdout: '' });
+    expect(common.stderr).toBe('Error: Invalid input:\n  password: Password is one of the most common passwords\n');
+    expect(likeName.code).toBe(2);
+    expect(likeName.stderr).toContain('password: Password is too similar to your username, email or name');
+  });
+
   it('list-superusers prints a table of id, username, email and active', async () => {
     const result = await cli(['list-superusers']);
     expect(result).toMatchObject({ code: 0, stderr: '' });

@@ -83,6 +83,33 @@ describe('loadConfig', () => {
     expect(failure(env)).toMatch(message);
   });
 
+  it('reads TRUST_PROXY as false, true, a hop count or a list of addresses and CIDRs', () => {
+    expect(load({}).trustProxy).toBe(false);
+    expect(load({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(load({ TRUST_PROXY: 'off' }).trustProxy).toBe(false);
+    expect(load({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(load({ TRUST_PROXY: '0' }).trustProxy).toBe(false);
+    expect(load({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, ::1, fd00::/8' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      '::1',
+      'fd00::/8',
+    ]);
+    for (const bad of ['10.0.0.0/33', 'proxy.example.com', '1.2.3', '999']) {
+      expect(failure({ TRUST_PROXY: bad })).toMatch(/^TRUST_PROXY must be /);
+    }
+  });
+
+  it('has the abuse limits on by default', () => {
+    expect(load({})).toMatchObject({
+      rateLimitLoginPerMinute: 30,
+      rateLimitPerMinute: 600,
+      loginThrottle: { maxFailures: 10, windowMinutes: 15, maxLockoutMinutes: 15 },
+      passwordMinLength: 8,
+    });
+    expect(failure({ PASSWORD_MIN_LENGTH: '6' })).toMatch(/^PASSWORD_MIN_LENGTH must be an integer from 8 to 128/);
+  });
+
   it('never echoes a malformed database URL, which may hold a password', () => {
     expect(failure({ DATABASE_URL: 'mysql://user:hunter2@db/app' })).not.toContain('hunter2');
   });

@@ -12,6 +12,9 @@ export const PASSWORD_MAX_LENGTH = 128;
  */
 const MIN_SCORE = 2;
 
+/** Characters a password must keep once the owner's names, username and email are taken out of it. */
+const MIN_UNRELATED = 6;
+
 /** Whose password it is: what it must not resemble. */
 export interface PasswordOwner {
   username: string;
@@ -73,11 +76,14 @@ export function createPasswordPolicy(settings: { minLength: number }): PasswordP
       const inputs = [owner.username, owner.email, local, owner.firstName, owner.lastName].filter(
         (value): value is string => typeof value === 'string' && value.length > 0,
       );
-      // zxcvbn can rate "<username><username>" as fair; the same text, case and punctuation aside, never is.
-      const plain = normalise(password);
-      if (inputs.some((input) => normalise(input).length >= 3 && normalise(input) === plain)) {
-        refuse(field, WHY.userInputs as string, 'password_too_weak');
+      // zxcvbn rates "Alice.Smith" or "alice2024!" fair for Alice Smith; what is left once her own details are
+      // taken out (case and punctuation aside) is what an attacker who knows them must still guess.
+      const tokens = inputs.flatMap((input) => input.split(/[^\p{L}\p{N}]+/u)).map(normalise);
+      let rest = normalise(password);
+      for (const token of tokens.filter((t) => t.length >= 3).sort((a, b) => b.length - a.length)) {
+        rest = rest.replaceAll(token, '');
       }
+      if (rest.length < MIN_UNRELATED) refuse(field, WHY.userInputs as string, 'password_too_weak');
       zxcvbn ??= new ZxcvbnFactory({ dictionary, graphs: adjacencyGraphs });
       const result = zxcvbn.check(password, inputs);
       if (result.score >= MIN_SCORE) return;

@@ -1,5 +1,7 @@
 import { Type } from 'typebox';
 import { RegisterBody } from '../../modules/auth/auth.schemas.js';
+import { isAppError } from '../../shared/errors.js';
+import { createPasswordPolicy } from '../../shared/password-policy.js';
 import { type Command, print } from '../command.js';
 import { withServices } from '../context.js';
 import { cliErrors } from '../errors.js';
@@ -35,6 +37,19 @@ export const createSuperuser: Command = {
     // Bad details are reported before anyone types a password for nothing.
     if (options.password === undefined) checkAllButPassword({ ...fields });
     const input = checkRegistration({ ...fields, password: options.password ?? (await readPassword()) });
+    // The same policy the service applies, checked before the database is opened, reported like the rest.
+    try {
+      createPasswordPolicy({ minLength: config.passwordMinLength }).check(input.password, 'password', {
+        username: input.username,
+        email: input.email,
+        firstName: input.first_name,
+        lastName: input.last_name,
+      });
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      const lines = (error.details ?? []).map((detail) => `  ${detail.loc.slice(1).join('.')}: ${detail.msg}`);
+      throw cliErrors.invalidInput(`Invalid input:\n${lines.join('\n')}`);
+    }
 
     const user = await withServices(config, (services) =>
       services.users.create({ ...input, is_superuser: true }, undefined, { emailVerified: true }),
