@@ -77,7 +77,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(databasePlugin, { database });
   await app.register(rateLimitPlugin, { perMinute: config.rateLimitLoginPerMinute, redis });
   await app.register(servicesPlugin, { services });
-  await app.register(authPlugin);
+  await app.register(authPlugin, { apiPrefix: config.apiPrefix });
   if (config.docsEnabled) {
     await app.register(openApiPlugin, {
       title: config.projectName,

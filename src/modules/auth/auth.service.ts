@@ -2,7 +2,7 @@ import type { PasswordHasher } from '../../shared/password-hasher.js';
 import type { AuditService, RequestMeta } from '../audit/audit.service.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { UsersRepository } from '../users/users.repository.js';
-import type { NewUser, UsersService } from '../users/users.service.js';
+import type { NewUser, RegistrationMode, UsersService } from '../users/users.service.js';
 import type { UserRow } from '../users/users.table.js';
 import type { AccessTokens, IssuedAccessToken } from './access-tokens.js';
 import { authErrors } from './auth.errors.js';
@@ -18,7 +18,7 @@ export function createAuthService(deps: {
   auditService: AuditService;
   passwordHasher: PasswordHasher;
   accessTokens: AccessTokens;
-  settings: { requireEmailVerification: boolean };
+  settings: { requireEmailVerification: boolean; registrationMode: RegistrationMode };
 }) {
   const { usersRepository, usersService, sessionsService, auditService, passwordHasher, accessTokens } = deps;
 
@@ -49,6 +49,11 @@ export function createAuthService(deps: {
       await failed('email_not_verified', meta, user);
       throw authErrors.emailNotVerified();
     }
+    // Admins and superusers never wait for approval (a superuser whose role is client included).
+    if (!user.isApproved && !user.isSuperuser && user.role !== 'admin') {
+      await failed('pending_approval', meta, user);
+      throw authErrors.pendingApproval();
+    }
     if (passwordHasher.needsRehash(user.hashedPassword)) {
       // FastAPI-era bcrypt (or older argon2 parameters) is replaced while the plain password is at hand.
       await usersRepository.replacePasswordHash(user.id, await passwordHasher.hash(password));
@@ -61,7 +66,11 @@ export function createAuthService(deps: {
   }
 
   return {
-    register: (input: NewUser, meta: RequestMeta) => usersService.create({ ...input, is_superuser: false }, meta),
+    /** Self-registration, as REGISTRATION_MODE has it: approved at once (open), waiting (approval), or refused. */
+    async register(input: NewUser, meta: RequestMeta): Promise<UserRow> {
+      if (deps.settings.registrationMode === 'invite_only') throw authErrors.registrationClosed();
+      return usersService.create({ ...input, is_superuser: false }, meta);
+    },
 
     async login(login: string, password: string, meta: RequestMeta): Promise<TokenPair> {
       const user = await checkCredentials(login, password, meta);
