@@ -1,12 +1,16 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from './config/config.js';
 import type { Database } from './db/client.js';
+import { createAdminRepository } from './modules/admin/admin.repository.js';
+import { createAdminService } from './modules/admin/admin.service.js';
 import { createAuditRepository } from './modules/audit/audit.repository.js';
 import { createAuditService } from './modules/audit/audit.service.js';
 import { createAccessTokens } from './modules/auth/access-tokens.js';
 import { createAccountEmailsService } from './modules/auth/account-emails.service.js';
 import { createAuthRepository } from './modules/auth/auth.repository.js';
 import { createAuthService } from './modules/auth/auth.service.js';
+import { createConsentsRepository } from './modules/consents/consents.repository.js';
+import { createConsentsService } from './modules/consents/consents.service.js';
 import { createFeaturesRepository } from './modules/features/features.repository.js';
 import { createFeaturesService } from './modules/features/features.service.js';
 import { createMailRepository } from './modules/mail/mail.repository.js';
@@ -62,6 +66,34 @@ export function createServices(deps: ServiceDependencies) {
     settings: { requireEmailVerification: config.requireEmailVerification, registrationMode: config.registrationMode },
   });
 
+  /**
+   * Runs `work` in one database transaction, with the users, features, audit, sessions and account-email
+   * services bound to it (`scope.db` is the transaction, for a module's own repositories; `scope.mail`
+   * queues email that exists only if the transaction commits). On the embedded database a transaction
+   * holds the only connection: inside `work`, use the scope's services, never the top-level ones, or the
+   * call waits forever.
+   */
+  const transaction = <T>(work: (scope: TransactionScope) => Promise<T>): Promise<T> =>
+    db.transaction((tx) => {
+      const handle = tx as unknown as Database;
+      return work(createScopedServices(shared, handle, mail.through(createMailRepository(handle))));
+    });
+  const admin = createAdminService({
+    usersRepository: root.usersRepository,
+    features: root.features,
+    transaction,
+    listPending: createAdminRepository(db).listPending,
+    clock,
+    settings: { projectName: config.projectName, clientPortalUrl: config.clientPortalUrl },
+  });
+
+  const consents = createConsentsService({
+    consentsRepository: createConsentsRepository(db),
+    auditService: root.audit,
+    clock,
+    settings: { termsVersion: config.termsVersion, privacyVersion: config.privacyVersion },
+  });
+
   return {
     audit: root.audit,
     sessions: root.sessions,
@@ -71,18 +103,9 @@ export function createServices(deps: ServiceDependencies) {
     features: root.features,
     accessTokens,
     auth,
-    /**
-     * Runs `work` in one database transaction, with the users, features, audit, sessions and account-email
-     * services bound to it (`scope.db` is the transaction, for a module's own repositories). Email queued
-     * inside is sent only if it commits. On the embedded database a transaction holds the only connection:
-     * inside `work`, use the scope's services, never the top-level ones, or the call waits forever.
-     */
-    transaction<T>(work: (scope: TransactionScope) => Promise<T>): Promise<T> {
-      return db.transaction((tx) => {
-        const handle = tx as unknown as Database;
-        return work(createScopedServices(shared, handle, mail.through(createMailRepository(handle))));
-      });
-    },
+    admin,
+    consents,
+    transaction,
     /** Starts the email worker. */
     start(): void {
       mail.start();
@@ -151,7 +174,7 @@ function createScopedServices(
     clock,
     settings: { registrationMode: config.registrationMode },
   });
-  return { db: handle, usersRepository, audit, sessions, features, accountEmails, users };
+  return { db: handle, mail: mailSender, usersRepository, audit, sessions, features, accountEmails, users };
 }
 
 /** The versions a user must have accepted, when REQUIRE_CONSENT asks for them; undefined: no check. */

@@ -146,6 +146,15 @@ export function createUsersRepository(db: Database) {
       return { items, total: totals[0]?.total ?? 0 };
     },
 
+    /** Usernames (lower-cased) that start with `prefix`, regardless of case: to pick a free one. */
+    async usernamesStartingWith(prefix: string): Promise<Set<string>> {
+      const rows = await db
+        .select({ username: sql<string>`lower(${users.username})` })
+        .from(users)
+        .where(sql`lower(${users.username}) LIKE ${`${escapeLike(prefix.toLowerCase())}%`}`);
+      return new Set(rows.map((row) => row.username));
+    },
+
     listSuperusers(): Promise<UserRow[]> {
       return db.select().from(users).where(eq(users.isSuperuser, true)).orderBy(asc(users.id));
     },

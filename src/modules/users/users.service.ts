@@ -33,6 +33,11 @@ export interface FeatureGranter {
   grantDefaults(userId: number): Promise<void>;
 }
 
+export interface UserLookup {
+  email?: string | undefined;
+  username?: string | undefined;
+}
+
 export type RegistrationMode = 'open' | 'approval' | 'invite_only';
 
 /** Copies the fields present in a partial update into the repository's column names. */
@@ -100,6 +105,16 @@ export function createUsersService(deps: {
     }
     if (emailChanged) await emailVerifier.sendVerification(row, meta);
     return row;
+  }
+
+  async function findByLookup(by: UserLookup): Promise<UserRow> {
+    const wanted = (by.email ?? by.username ?? '').trim().toLowerCase();
+    const user = await usersRepository.findByLogin(wanted);
+    // findByLogin picks the column from the value's shape; an email must match an email, a username a username.
+    const matches =
+      by.email !== undefined ? user?.email.toLowerCase() === wanted : user?.username.toLowerCase() === wanted;
+    if (!user || !matches) throw usersErrors.notFound();
+    return user;
   }
 
   return {
@@ -198,15 +213,17 @@ export function createUsersService(deps: {
     },
 
     /** CLI `promote`: makes an existing account a superuser (already one: nothing to change). */
-    async promote(by: { email?: string | undefined; username?: string | undefined }): Promise<UserRow> {
-      const wanted = (by.email ?? by.username ?? '').trim().toLowerCase();
-      const user = await usersRepository.findByLogin(wanted);
-      // findByLogin picks the column from the value's shape; an email must match an email, a username a username.
-      const matches =
-        by.email !== undefined ? user?.email.toLowerCase() === wanted : user?.username.toLowerCase() === wanted;
-      if (!user || !matches) throw usersErrors.notFound();
+    async promote(by: UserLookup): Promise<UserRow> {
+      const user = await findByLookup(by);
       if (user.isSuperuser) return user;
       return applyUpdate(undefined, user, { is_superuser: true }, undefined);
+    },
+
+    /** CLI `set-role`: the same rule as PUT /users/{id} by a superuser (already that role: nothing to change). */
+    async setRole(by: UserLookup, role: UserRole): Promise<UserRow> {
+      const user = await findByLookup(by);
+      if (user.role === role) return user;
+      return applyUpdate(undefined, user, { role }, undefined);
     },
   };
 }
