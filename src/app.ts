@@ -3,8 +3,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config, TrustProxy } from './config/config.js';
 import type { DatabaseHandle } from './db/client.js';
+import { adminRoutes } from './modules/admin/admin.routes.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
+import { consentsRoutes } from './modules/consents/consents.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
 import type { OutboxOptions } from './modules/mail/mail.service.js';
 import { createMailTransport, type MailTransport } from './modules/mail/mail.transport.js';
@@ -127,7 +129,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     events: limitEvents,
   });
   await app.register(servicesPlugin, { services });
-  await app.register(authPlugin);
+  await app.register(authPlugin, { apiPrefix: config.apiPrefix });
   if (config.docsEnabled) {
     await app.register(openApiPlugin, {
       title: config.projectName,
@@ -142,6 +144,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(usersRoutes, { prefix: `${config.apiPrefix}/users` });
   await app.register(sessionsRoutes, { prefix: config.apiPrefix });
   await app.register(auditRoutes, { prefix: config.apiPrefix });
+  await app.register(adminRoutes, { prefix: `${config.apiPrefix}/admin` });
+  await app.register(consentsRoutes, { prefix: `${config.apiPrefix}/consents` });
 
   return app;
 }

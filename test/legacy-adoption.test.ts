@@ -58,6 +58,11 @@ describe('adopting the FastAPI-era database', () => {
     expect(new Date(rows[0]?.created_at as string).toISOString()).toBe('2025-07-20T10:00:00.000Z');
   });
 
+  it('makes the adopted accounts approved clients: they signed in before, they still do', async () => {
+    const rows = await database.query('SELECT role, is_approved, approved_at FROM users ORDER BY id');
+    expect(rows).toEqual(Array(4).fill({ role: 'client', is_approved: true, approved_at: null }));
+  });
+
   it("keeps the FastAPI service's unique indexes and adds case-insensitive ones", async () => {
     const indexes = await database.query<{ indexname: string }>(
       "SELECT indexname FROM pg_indexes WHERE tablename = 'users' ORDER BY indexname",

@@ -9,11 +9,13 @@ import { createSuperuser } from './commands/create-superuser.js';
 import { listSuperusers } from './commands/list-superusers.js';
 import { migrate } from './commands/migrate.js';
 import { promote } from './commands/promote.js';
+import { setRole } from './commands/set-role.js';
 import { CliError, cliErrors } from './errors.js';
 
 const commands: Record<string, Command> = {
   'create-superuser': createSuperuser,
   promote,
+  'set-role': setRole,
   'list-superusers': listSuperusers,
   migrate,
 };

@@ -153,6 +153,52 @@ const trustProxy: Parser<TrustProxy> = (raw, key) => {
   return entries;
 };
 
+/**
+ * Feature keys and their defaults: `key` (on), `key=false` (off), comma-separated, or a JSON object of
+ * booleans. Keys are what the admin routes accept and what `config: { feature }` on a route names.
+ */
+const featureMap: Parser<Record<string, boolean>> = (raw, key) => {
+  const expected = 'a comma list of feature keys (key or key=true|false) or a JSON object of booleans';
+  const text = raw.trim();
+  let entries: [string, unknown][];
+  if (text.startsWith('{')) {
+    try {
+      entries = Object.entries(JSON.parse(text) as Record<string, unknown>);
+    } catch {
+      return fail(key, expected, raw);
+    }
+  } else {
+    entries = text
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((part) => {
+        const [name = '', value] = part.split('=').map((v) => v.trim());
+        return [
+          name,
+          value === undefined
+            ? true
+            : TRUE.has(value.toLowerCase())
+              ? true
+              : FALSE.has(value.toLowerCase())
+                ? false
+                : value,
+        ];
+      });
+  }
+  const out: Record<string, boolean> = {};
+  for (const [name, value] of entries) {
+    if (!/^[a-z][a-z0-9_]{0,99}$/.test(name) || typeof value !== 'boolean') return fail(key, expected, raw);
+    out[name] = value;
+  }
+  return out;
+};
+
+const documentVersion: Parser<string> = (raw, key) => {
+  const text = raw.trim();
+  return text.length <= 32 ? text : fail(key, 'a document version of at most 32 characters', raw);
+};
+
 const logLevel = oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent');
 
 const apiPrefix: Parser<string> = (raw, key) => {
@@ -337,6 +383,51 @@ export const settings = {
     description: 'Sender name of outgoing email.',
     parse: optional(str),
   },
+  // Client portal: roles, approval, invitations, feature flags, consents.
+  REGISTRATION_MODE: {
+    default: 'open' as const,
+    description:
+      'open (self-registered accounts are approved), approval (they wait for an admin) or invite_only (self-registration answers 403).',
+    parse: oneOf('open', 'approval', 'invite_only'),
+  },
+  CLIENT_PORTAL_URL: {
+    default: undefined,
+    defaultLabel: 'FRONTEND_URL',
+    description: 'Base URL of the client portal: links in emails to clients (verification, reset, invitation).',
+    parse: optional(httpUrl),
+  },
+  ADMIN_PORTAL_URL: {
+    default: undefined,
+    defaultLabel: 'CLIENT_PORTAL_URL',
+    description: 'Base URL of the admin portal: password reset links asked for with portal "admin".',
+    parse: optional(httpUrl),
+  },
+  INVITATION_EXPIRE_DAYS: { default: 7, description: 'Lifetime of an invitation link.', parse: int(1, 365) },
+  USER_FEATURES: {
+    default: { can_view_dashboard: true, can_view_reports: true, can_export_data: true, can_view_analytics: true },
+    defaultLabel: 'can_view_dashboard,can_view_reports,can_export_data,can_view_analytics',
+    description:
+      'Feature flags clients may have, with their defaults (comma list; key=false for off by default; or a JSON object).',
+    parse: featureMap,
+  },
+  TERMS_VERSION: {
+    default: '',
+    defaultLabel: '(empty: no terms to accept)',
+    description: 'Current version of the terms of service users accept.',
+    parse: documentVersion,
+  },
+  PRIVACY_VERSION: {
+    default: '',
+    defaultLabel: '(empty: no privacy policy to accept)',
+    description: 'Current version of the privacy policy users accept.',
+    parse: documentVersion,
+  },
+  REQUIRE_CONSENT: {
+    default: false,
+    description:
+      'Answer 403 consent.required on authenticated routes (but /users/me, /consents and /auth) until the current versions are accepted.',
+    parse: bool,
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -373,6 +464,16 @@ export interface Config {
   rateLimitPerMinute: number;
   loginThrottle: { maxFailures: number; windowMinutes: number; maxLockoutMinutes: number };
   passwordMinLength: number;
+  /** Client portal. */
+  registrationMode: 'open' | 'approval' | 'invite_only';
+  clientPortalUrl: string;
+  adminPortalUrl: string;
+  invitationExpireDays: number;
+  /** Allowed feature keys and their defaults. */
+  userFeatures: Record<string, boolean>;
+  termsVersion: string;
+  privacyVersion: string;
+  requireConsent: boolean;
   smtp: {
     host: string | undefined;
     port: number;
@@ -460,6 +561,14 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       maxLockoutMinutes: s.LOGIN_LOCKOUT_MAX_MINUTES,
     },
     passwordMinLength: s.PASSWORD_MIN_LENGTH,
+    registrationMode: s.REGISTRATION_MODE,
+    clientPortalUrl: s.CLIENT_PORTAL_URL ?? s.FRONTEND_URL,
+    adminPortalUrl: s.ADMIN_PORTAL_URL ?? s.CLIENT_PORTAL_URL ?? s.FRONTEND_URL,
+    invitationExpireDays: s.INVITATION_EXPIRE_DAYS,
+    userFeatures: s.USER_FEATURES,
+    termsVersion: s.TERMS_VERSION,
+    privacyVersion: s.PRIVACY_VERSION,
+    requireConsent: s.REQUIRE_CONSENT,
     smtp: {
       host: s.SMTP_HOST,
       port: s.SMTP_PORT,

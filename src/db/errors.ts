@@ -1,6 +1,7 @@
 interface PgErrorLike {
   code?: string;
   constraint?: string;
+  table?: string;
   message?: string;
   cause?: unknown;
 }
@@ -18,6 +19,17 @@ function* chain(error: unknown): Generator<PgErrorLike> {
 export function uniqueViolation(error: unknown): string | undefined {
   for (const e of chain(error)) {
     if (e.code === '23505') return e.constraint ?? '';
+  }
+  return undefined;
+}
+
+/**
+ * A foreign key violation (a row still referenced, on delete): the referencing table, from the error or
+ * its constraint; undefined when the error is something else.
+ */
+export function foreignKeyViolation(error: unknown): { table: string; constraint: string } | undefined {
+  for (const e of chain(error)) {
+    if (e.code === '23503') return { table: e.table ?? '', constraint: e.constraint ?? '' };
   }
   return undefined;
 }

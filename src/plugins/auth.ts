@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RequestMeta } from '../modules/audit/audit.service.js';
 import type { UserRow } from '../modules/users/users.table.js';
-import { errors } from '../shared/errors.js';
+import { AppError, errors } from '../shared/errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,14 +10,35 @@ declare module 'fastify' {
     user: UserRow;
     /** The session of the access token; set by `app.authenticate`. */
     sessionId: string | undefined;
+    /** The feature flags stored for the user (absent keys: the defaults); set by `app.authenticate`. */
+    featureFlags: Record<string, boolean>;
   }
   interface FastifyInstance {
-    /** onRequest hook: a valid bearer token of an active session of an active user, else 401. */
+    /**
+     * onRequest hook: a valid bearer token of an active session of an active, approved user, else 401;
+     * then the route's `config.feature` (403 auth.feature_disabled) and, with REQUIRE_CONSENT, the consents
+     * (403 consent.required).
+     */
     authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>;
     /** onRequest hook, after `authenticate`: 403 unless the user is a superuser. */
     requireSuperuser(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+    /** onRequest hook, after `authenticate`: 403 unless the user is an admin or a superuser. */
+    requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  }
+  interface FastifyContextConfig {
+    /** A USER_FEATURES key the client must have on; admins and superusers always pass. */
+    feature?: string;
   }
 }
+
+const featureDisabled = () =>
+  new AppError('AuthorizationError', 'auth.feature_disabled', 'This feature is not enabled for your account');
+const consentRequired = () =>
+  new AppError(
+    'AuthorizationError',
+    'consent.required',
+    'Accept the current terms and privacy policy first (GET /consents/me)',
+  );
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-_.~+/]+=*)[ \t]*$/i;
 
@@ -28,10 +49,26 @@ export const requestMeta = (request: FastifyRequest): RequestMeta => ({
   requestId: request.id,
 });
 
-export const authPlugin = fp(
-  async (app) => {
+export const authPlugin = fp<{ apiPrefix: string }>(
+  async (app, { apiPrefix }) => {
     app.decorateRequest('user', null as unknown as UserRow);
     app.decorateRequest('sessionId', undefined);
+    app.decorateRequest('featureFlags', null as unknown as Record<string, boolean>);
+    const { features } = app.services;
+
+    // A typo in a route's feature would lock every client out of it silently: refuse it at start-up.
+    app.addHook('onRoute', (route) => {
+      const feature = (route.config as { feature?: string } | undefined)?.feature;
+      if (feature !== undefined && !features.isAllowed(feature)) {
+        throw new Error(`Route ${route.method} ${route.url}: feature "${feature}" is not in USER_FEATURES`);
+      }
+    });
+
+    // The routes a user who has not accepted the current documents still reaches: to read and accept them.
+    const consentExempt = (url: string) =>
+      url === `${apiPrefix}/users/me` ||
+      url.startsWith(`${apiPrefix}/consents/`) ||
+      url.startsWith(`${apiPrefix}/auth/`);
 
     app.decorate('authenticate', async (request: FastifyRequest) => {
       const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
@@ -39,15 +76,27 @@ export const authPlugin = fp(
       const { userId, sessionId } = await app.services.accessTokens.verify(token);
       // One round trip checks the user and the session: logout, revocation, deactivation and deletion
       // all take effect on the very next request, not when the token expires.
-      const user = await app.services.sessions.findActiveUser(userId, sessionId);
-      if (!user) throw errors.unauthenticated();
+      const active = await app.services.sessions.findActiveUser(userId, sessionId);
+      if (!active) throw errors.unauthenticated();
+      const { user, featureFlags } = active;
       request.user = user;
       request.sessionId = sessionId;
+      request.featureFlags = featureFlags;
+      if (!active.consented && !consentExempt(request.routeOptions.url ?? '')) throw consentRequired();
+      const feature = request.routeOptions.config.feature;
+      if (feature !== undefined && !features.effective(user, featureFlags)[feature]) throw featureDisabled();
     });
 
     app.decorate('requireSuperuser', async (request: FastifyRequest) => {
       if (!request.user?.isSuperuser) {
         throw errors.forbidden("The user doesn't have enough privileges", 'auth.superuser_required');
+      }
+    });
+
+    app.decorate('requireAdmin', async (request: FastifyRequest) => {
+      const user = request.user;
+      if (!user?.isSuperuser && user?.role !== 'admin') {
+        throw errors.forbidden("The user doesn't have enough privileges", 'auth.admin_required');
       }
     });
   },

@@ -15,7 +15,6 @@ type Hook = (...args: never[]) => unknown;
 /** What the document derives from a route's declaration besides its own schema. */
 export interface RouteHooks {
   authenticate: Hook;
-  requireSuperuser: Hook;
 }
 
 /** Keywords only the validator understands (ajv-keywords): never part of the published document. */
@@ -89,7 +88,7 @@ const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 /**
  * @fastify/swagger's per-route `transform`: a route declares `operationId`, `tags`, `summary`, its inputs and
  * its own outcomes; the statuses every route of its kind can send are added here from the declaration itself:
- * 401 from `app.authenticate`, 403 from `app.requireSuperuser`, 413/415 where a body is read, 422 where
+ * 401 and 403 (roles, feature flags, consents) from `app.authenticate`, 413/415 where a body is read, 422 where
  * anything is validated, 429 (and the RateLimit headers) on every route the global limit covers, 503 unless
  * `config.database` is false, 400 and 500 everywhere, `X-Request-ID` on every response. Security is the bearer
  * schemes on authenticated routes and an explicit `[]` on public ones.
@@ -111,8 +110,8 @@ export function describeRoute(hooks: RouteHooks) {
 
     const response = { ...((out.response as JsonObject | undefined) ?? {}) };
     const standard: string[] = ['400', '500'];
-    if (authenticated) standard.push('401');
-    if (routeHooks.includes(hooks.requireSuperuser)) standard.push('403');
+    // 403 can come from any authenticated route: roles, a feature flag, or REQUIRE_CONSENT's consent check.
+    if (authenticated) standard.push('401', '403');
     if (readsBody) standard.push('413', '415');
     if (validates) standard.push('422');
     if (rateLimited) standard.push('429');

@@ -108,7 +108,7 @@ export const openApiPlugin = fp<OpenApiOptions>(
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },
-      transform: describeRoute({ authenticate: app.authenticate, requireSuperuser: app.requireSuperuser }),
+      transform: describeRoute({ authenticate: app.authenticate }),
       transformObject: (document) =>
         'openapiObject' in document
           ? (hoistNamedSchemas(document.openapiObject as Record<string, unknown>) as typeof document.openapiObject)

@@ -6,7 +6,7 @@ import { type Config, loadConfig } from '../../src/config/config.js';
 import type { TokenPair } from '../../src/modules/auth/auth.service.js';
 import type { OutboxOptions } from '../../src/modules/mail/mail.service.js';
 import { createUsersRepository } from '../../src/modules/users/users.repository.js';
-import type { NewUser } from '../../src/modules/users/users.service.js';
+import type { CreateUserOptions, NewUser } from '../../src/modules/users/users.service.js';
 import type { UserRow } from '../../src/modules/users/users.table.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
@@ -16,17 +16,25 @@ import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 /** The fields of the contract's user object, sorted: nothing more may leave the service. */
 export const USER_FIELDS = [
+  'approved_at',
+  'company_name',
   'created_at',
   'email',
   'email_verified',
   'first_name',
   'id',
   'is_active',
+  'is_approved',
   'is_superuser',
   'last_name',
+  'phone',
+  'role',
   'updated_at',
   'username',
 ];
+
+/** GET and PUT /users/me: the user and their effective feature flags. */
+export const CURRENT_USER_FIELDS = [...USER_FIELDS, 'features'].sort();
 
 export const TEST_SECRET = 'test-secret-key-that-is-long-enough-0123456789';
 
@@ -99,11 +107,11 @@ export interface TestContext {
   config: Config;
   logs: LogCapture;
   /** Creates a user straight through the users service (real hashing), for arranging a test. */
-  createUser(input?: Partial<NewUser> & { is_active?: boolean }): Promise<UserRow & { password: string }>;
+  createUser(input?: Partial<NewUser> & NewUserTestOptions): Promise<UserRow & { password: string }>;
   /** Logs in for real through /auth/login and returns the access token. */
   login(username: string, password: string): Promise<string>;
   /** Creates a user and logs them in. */
-  signIn(input?: Partial<NewUser>): Promise<{
+  signIn(input?: Partial<NewUser> & NewUserTestOptions): Promise<{
     user: UserRow & { password: string };
     token: string;
     refreshToken: string;
@@ -111,6 +119,11 @@ export interface TestContext {
   }>;
   /** Logs in for real and returns the whole token response (access and refresh token). */
   loginPair(username: string, password: string): Promise<TokenPair>;
+}
+
+/** Arranging a user: approved unless said otherwise, whatever REGISTRATION_MODE says. */
+export interface NewUserTestOptions extends CreateUserOptions {
+  is_active?: boolean;
 }
 
 let counter = 0;
@@ -157,14 +170,25 @@ export function useTestApp(env: Record<string, string> = {}, options: TestAppOpt
   ctx.createUser = async (input = {}) => {
     counter += 1;
     const password = input.password ?? `password-${counter}-secret`;
-    let user = await ctx.app.services.users.create({
-      email: input.email ?? `user${counter}@example.com`,
-      username: input.username ?? `user${counter}`,
-      password,
-      first_name: input.first_name ?? null,
-      last_name: input.last_name ?? null,
-      is_superuser: input.is_superuser ?? false,
-    });
+    let user = await ctx.app.services.users.create(
+      {
+        email: input.email ?? `user${counter}@example.com`,
+        username: input.username ?? `user${counter}`,
+        password,
+        first_name: input.first_name ?? null,
+        last_name: input.last_name ?? null,
+        company_name: input.company_name ?? null,
+        phone: input.phone ?? null,
+        is_superuser: input.is_superuser ?? false,
+      },
+      undefined,
+      {
+        approved: input.approved ?? true,
+        ...(input.role ? { role: input.role } : {}),
+        ...(input.emailVerified !== undefined ? { emailVerified: input.emailVerified } : {}),
+        ...(input.approvedById !== undefined ? { approvedById: input.approvedById } : {}),
+      },
+    );
     if (input.is_active === false) {
       user = (await createUsersRepository(ctx.database.handle.db).update(user.id, { isActive: false })) ?? user;
     }

@@ -3,7 +3,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { expectError, TEST_SECRET, USER_FIELDS, useTestApp } from '../helpers/test-app.js';
+import { CURRENT_USER_FIELDS, expectError, TEST_SECRET, USER_FIELDS, useTestApp } from '../helpers/test-app.js';
 
 const ctx = useTestApp();
 
@@ -98,7 +98,7 @@ describe('GET /api/v1/users/me', () => {
     const { user, headers } = await ctx.signIn({ first_name: 'Ada', last_name: 'Lovelace' });
     const response = await get('/api/v1/users/me', headers);
     expect(response.statusCode).toBe(200);
-    expect(keysOf(response.json())).toEqual(USER_FIELDS);
+    expect(keysOf(response.json())).toEqual(CURRENT_USER_FIELDS);
     expect(response.json()).toEqual({
       id: user.id,
       email: user.email,
@@ -108,6 +108,12 @@ describe('GET /api/v1/users/me', () => {
       is_active: true,
       is_superuser: false,
       email_verified: false,
+      role: 'client',
+      is_approved: true,
+      approved_at: user.approvedAt?.toISOString(),
+      company_name: null,
+      phone: null,
+      features: { can_view_dashboard: true, can_view_reports: true, can_export_data: true, can_view_analytics: true },
       created_at: user.createdAt.toISOString(),
       updated_at: user.updatedAt.toISOString(),
     });
@@ -231,7 +237,7 @@ describe('PUT /api/v1/users/me', () => {
     const { user, headers } = await ctx.signIn({ first_name: 'Old', last_name: 'Name' });
     const response = await put('/api/v1/users/me', { first_name: 'New' }, headers);
     expect(response.statusCode).toBe(200);
-    expect(keysOf(response.json())).toEqual(USER_FIELDS);
+    expect(keysOf(response.json())).toEqual(CURRENT_USER_FIELDS);
     expect(response.json()).toMatchObject({
       id: user.id,
       email: user.email,
@@ -304,7 +310,7 @@ describe('PUT /api/v1/users/me', () => {
       headers,
     );
     expect(response.statusCode).toBe(200);
-    expect(keysOf(response.json())).toEqual(USER_FIELDS);
+    expect(keysOf(response.json())).toEqual(CURRENT_USER_FIELDS);
     expect((await storedUser(user.id))?.hashed_password).toMatch(/^\$argon2id\$/);
     expect(await ctx.login(user.username, 'brand-new-password')).toEqual(expect.any(String));
     const old = await loginAttempt(user.username, user.password);
@@ -755,7 +761,7 @@ describe('PUT /api/v1/users/{user_id}', () => {
     const target = await ctx.createUser();
     const response = await put(
       `/api/v1/users/${target.id}`,
-      { id: 5, hashed_password: 'x', current_password: 'y', created_at: '2020-01-01T00:00:00Z', role: 'admin' },
+      { id: 5, hashed_password: 'x', current_password: 'y', created_at: '2020-01-01T00:00:00Z', is_approved: true },
       admin.headers,
     );
     expect(failingFields(response)).toEqual([
@@ -763,7 +769,7 @@ describe('PUT /api/v1/users/{user_id}', () => {
       'body.current_password',
       'body.hashed_password',
       'body.id',
-      'body.role',
+      'body.is_approved',
     ]);
   });
 

@@ -59,8 +59,10 @@ CREATE TABLE "sessions" (
 );
 --> statement-breakpoint
 -- Accounts that existed before email verification (the FastAPI era's included) count as verified;
--- only accounts created from now on start unverified.
-ALTER TABLE "users" ADD COLUMN "email_verified" boolean DEFAULT true NOT NULL;--> statement-breakpoint
+-- only accounts created from now on start unverified. IF NOT EXISTS (added after release; the migrator keys
+-- on the journal's timestamps, never on file hashes): the FastAPI service's 2026 schema already has the
+-- column, with each account's own value, which is kept.
+ALTER TABLE "users" ADD COLUMN IF NOT EXISTS "email_verified" boolean DEFAULT true NOT NULL;--> statement-breakpoint
 ALTER TABLE "users" ALTER COLUMN "email_verified" SET DEFAULT false;--> statement-breakpoint
 ALTER TABLE "one_time_tokens" ADD CONSTRAINT "one_time_tokens_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "refresh_tokens" ADD CONSTRAINT "refresh_tokens_session_id_sessions_id_fk" FOREIGN KEY ("session_id") REFERENCES "public"."sessions"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

@@ -16,7 +16,18 @@ export type AuditEventName =
   | 'user.password.changed'
   | 'user.password.reset'
   | 'user.email.verified'
-  | 'user.sessions.revoked';
+  | 'user.sessions.revoked'
+  // Client portal.
+  | 'user.approved'
+  | 'user.rejected'
+  | 'user.deactivated'
+  | 'user.reactivated'
+  | 'user.features.updated'
+  | 'user.consents.accepted'
+  | 'invitation.created'
+  | 'invitation.resent'
+  | 'invitation.revoked'
+  | 'invitation.accepted';
 
 /** Where a request came from; recorded with each event. */
 export interface RequestMeta {

@@ -4,8 +4,8 @@ import type { PasswordHasher } from '../../shared/password-hasher.js';
 import type { PasswordPolicy } from '../../shared/password-policy.js';
 import { generateOpaqueToken, hashOpaqueToken } from '../../shared/tokens.js';
 import type { AuditService, RequestMeta } from '../audit/audit.service.js';
-import type { MailService } from '../mail/mail.service.js';
-import { passwordResetEmail, verificationEmail } from '../mail/mail.templates.js';
+import type { MailSender } from '../mail/mail.service.js';
+import { passwordChangedEmail, passwordResetEmail, verificationEmail } from '../mail/mail.templates.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import type { UserRow } from '../users/users.table.js';
@@ -15,14 +15,19 @@ import type { LoginThrottle } from './login-throttle.js';
 
 export interface AccountEmailSettings {
   projectName: string;
-  frontendUrl: string;
+  /** Links to clients go to the client portal; a reset asked for from the admin portal goes there. */
+  clientPortalUrl: string;
+  adminPortalUrl: string;
   passwordResetExpireMinutes: number;
   emailVerificationExpireHours: number;
 }
 
-/** What the users module needs when an address changes; narrow so users does not depend on auth. */
+export type Portal = 'client' | 'admin';
+
+/** What the users module needs when an address or a password changes; narrow so users does not depend on auth. */
 export interface EmailVerifier {
   sendVerification(user: UserRow, meta: RequestMeta | undefined): Promise<void>;
+  sendPasswordChanged(user: UserRow): Promise<void>;
 }
 
 /** Password reset and email verification: single-use links sent by email. */
@@ -31,7 +36,7 @@ export function createAccountEmailsService(deps: {
   usersRepository: UsersRepository;
   sessionsService: SessionsService;
   auditService: AuditService;
-  mailService: MailService;
+  mailService: MailSender;
   passwordHasher: PasswordHasher;
   passwordPolicy: PasswordPolicy;
   loginThrottle: LoginThrottle;
@@ -41,8 +46,8 @@ export function createAccountEmailsService(deps: {
 }) {
   const { authRepository, usersRepository, sessionsService, auditService, mailService, clock, settings } = deps;
 
-  const link = (path: string, token: string) =>
-    `${settings.frontendUrl.replace(/\/+$/, '')}/${path}?token=${encodeURIComponent(token)}`;
+  const link = (path: string, token: string, portal: Portal = 'client') =>
+    `${(portal === 'admin' ? settings.adminPortalUrl : settings.clientPortalUrl).replace(/\/+$/, '')}/${path}?token=${encodeURIComponent(token)}`;
   const displayName = (user: UserRow) => user.firstName ?? user.username;
 
   async function issue(user: UserRow, purpose: 'password_reset' | 'email_verification', ttlMs: number) {
@@ -74,14 +79,28 @@ export function createAccountEmailsService(deps: {
     await auditService.record({ event: 'auth.email_verification.requested', subjectUserId: user.id }, meta);
   }
 
+  /** Tells the owner, so a change they did not make does not go unnoticed. */
+  async function sendPasswordChanged(user: UserRow): Promise<void> {
+    await mailService.send(
+      passwordChangedEmail({
+        to: user.email,
+        name: displayName(user),
+        projectName: settings.projectName,
+        link: `${settings.clientPortalUrl.replace(/\/+$/, '')}/forgot-password`,
+      }),
+    );
+  }
+
   return {
     sendVerification,
+
+    sendPasswordChanged,
 
     /**
      * Answers the same way, in the same time, for any address: the work happens after the response, so
      * neither the body nor the timing tells whether an account exists.
      */
-    requestPasswordReset(email: string, meta: RequestMeta): void {
+    requestPasswordReset(email: string, meta: RequestMeta, portal: Portal = 'client'): void {
       deps.background.run('password reset email', async () => {
         const user = await usersRepository.findByLogin(email);
         if (!user?.isActive || user.email.toLowerCase() !== email.toLowerCase()) return;
@@ -92,7 +111,7 @@ export function createAccountEmailsService(deps: {
             to: user.email,
             name: displayName(user),
             projectName: settings.projectName,
-            link: link('reset-password', token),
+            link: link('reset-password', token, portal),
             minutes,
           }),
         );
@@ -118,6 +137,7 @@ export function createAccountEmailsService(deps: {
       await sessionsService.revokeAll(user.id, 'password_reset');
       await deps.loginThrottle.reset(user.id, meta);
       await auditService.record({ event: 'user.password.reset', actorUserId: user.id, subjectUserId: user.id }, meta);
+      await sendPasswordChanged(user);
     },
 
     /** A verification link proves the address it was sent to, and only while the account still has it. */

@@ -5,7 +5,9 @@ import { ErrorResponse } from '../../shared/schemas.js';
 import { MessageResponse, toUserResponse, User } from '../users/users.schemas.js';
 import {
   AcceptedResponse,
+  ClientRegisterBody,
   EmailBody,
+  ForgotPasswordBody,
   LoginBody,
   RefreshBody,
   RegisterBody,
@@ -40,13 +42,34 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'register',
         tags: ['auth'],
         summary: 'Create an account',
-        description: 'The new account starts with `email_verified: false`; a verification email is sent.',
+        description:
+          'The new account starts with `email_verified: false`; a verification email is sent. With REGISTRATION_MODE=approval it waits for an admin (`is_approved: false`); with invite_only the answer is 403 `auth.registration_closed`.',
         body: RegisterBody,
-        response: { 201: User, 409: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse },
+        response: { 201: User, 403: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse },
       },
     },
     async (request, reply) => {
       const user = await auth.register(request.body, requestMeta(request));
+      return reply.code(201).send(toUserResponse(user));
+    },
+  );
+
+  app.post(
+    '/client/register',
+    {
+      ...rateLimit,
+      schema: {
+        operationId: 'registerClient',
+        tags: ['auth'],
+        summary: 'Sign up to the client portal',
+        description:
+          'The username is made from the email (its local part, with a number added when taken). Follows REGISTRATION_MODE like /auth/register and sends the verification email.',
+        body: ClientRegisterBody,
+        response: { 201: User, 403: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const user = await auth.registerClient(request.body, requestMeta(request));
       return reply.code(201).send(toUserResponse(user));
     },
   );
@@ -143,13 +166,14 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'forgotPassword',
         tags: ['auth'],
         summary: 'Email a password reset link',
-        description: 'Always 202 with the same body, whether or not the address belongs to an account.',
-        body: EmailBody,
+        description:
+          'Always 202 with the same body, whether or not the address belongs to an account. `portal` picks the link: the client portal (default) or the admin portal.',
+        body: ForgotPasswordBody,
         response: { 202: AcceptedResponse, 422: ErrorResponse, 429: ErrorResponse },
       },
     },
     async (request, reply) => {
-      accountEmails.requestPasswordReset(request.body.email, requestMeta(request));
+      accountEmails.requestPasswordReset(request.body.email, requestMeta(request), request.body.portal ?? 'client');
       return reply.code(202).send(ACCEPTED);
     },
   );

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { EmailField, NameField, PasswordField, UsernameField } from '../users/users.schemas.js';
+import { EmailField, NameField, PasswordField, PhoneField, UsernameField } from '../users/users.schemas.js';
 
 export const RegisterBody = Type.Object(
   {
@@ -12,6 +12,22 @@ export const RegisterBody = Type.Object(
   { title: 'UserCreate', additionalProperties: false },
 );
 export type RegisterBody = Static<typeof RegisterBody>;
+
+const RequiredName = Type.String({ minLength: 1, maxLength: 100 });
+
+/** The client portal's sign-up (the FastAPI service's ClientRegister): the username comes from the email. */
+export const ClientRegisterBody = Type.Object(
+  {
+    email: EmailField,
+    password: PasswordField,
+    first_name: RequiredName,
+    last_name: RequiredName,
+    company_name: Type.String({ minLength: 1, maxLength: 255, examples: ['WindCo'] }),
+    phone: Type.Optional(PhoneField),
+  },
+  { title: 'ClientRegister', additionalProperties: false },
+);
+export type ClientRegisterBody = Static<typeof ClientRegisterBody>;
 
 // Login never rejects by the minimum length a password may predate; the 128 maximum is the contract's own (no
 // account can hold a longer one), and refusing longer input bounds the hashing work.
@@ -65,6 +81,19 @@ export const RefreshBody = Type.Object(
 export type RefreshBody = Static<typeof RefreshBody>;
 
 export const EmailBody = Type.Object({ email: EmailField }, { title: 'EmailRequest', additionalProperties: false });
+
+export const ForgotPasswordBody = Type.Object(
+  {
+    email: EmailField,
+    portal: Type.Optional(
+      Type.Union([Type.Literal('client'), Type.Literal('admin')], {
+        default: 'client',
+        description: 'Which portal the reset link opens: CLIENT_PORTAL_URL or ADMIN_PORTAL_URL.',
+      }),
+    ),
+  },
+  { title: 'ForgotPasswordRequest', additionalProperties: false },
+);
 
 export const ResetPasswordBody = Type.Object(
   { token: OpaqueToken, new_password: PasswordField },

@@ -1,8 +1,9 @@
+import { AppError } from '../../shared/errors.js';
 import type { PasswordHasher } from '../../shared/password-hasher.js';
 import type { AuditService, RequestMeta } from '../audit/audit.service.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { UsersRepository } from '../users/users.repository.js';
-import type { NewUser, UsersService } from '../users/users.service.js';
+import type { NewUser, RegistrationMode, UsersService } from '../users/users.service.js';
 import type { UserRow } from '../users/users.table.js';
 import type { AccessTokens, IssuedAccessToken } from './access-tokens.js';
 import { authErrors } from './auth.errors.js';
@@ -20,7 +21,7 @@ export function createAuthService(deps: {
   passwordHasher: PasswordHasher;
   accessTokens: AccessTokens;
   loginThrottle: LoginThrottle;
-  settings: { requireEmailVerification: boolean };
+  settings: { requireEmailVerification: boolean; registrationMode: RegistrationMode };
 }) {
   const { usersRepository, usersService, sessionsService, auditService, passwordHasher, accessTokens, loginThrottle } =
     deps;
@@ -57,6 +58,11 @@ export function createAuthService(deps: {
       await failed('email_not_verified', meta, user);
       throw authErrors.emailNotVerified();
     }
+    // Admins and superusers never wait for approval (a superuser whose role is client included).
+    if (!user.isApproved && !user.isSuperuser && user.role !== 'admin') {
+      await failed('pending_approval', meta, user);
+      throw authErrors.pendingApproval();
+    }
     if (passwordHasher.needsRehash(user.hashedPassword)) {
       // FastAPI-era bcrypt (or older argon2 parameters) is replaced while the plain password is at hand.
       await usersRepository.replacePasswordHash(user.id, await passwordHasher.hash(password));
@@ -64,12 +70,47 @@ export function createAuthService(deps: {
     return user;
   }
 
+  /**
+   * A username from the email's local part: only the allowed characters, at least 3 of them, and unique
+   * regardless of case with the first free numeric suffix (alice, alice1, alice2...).
+   */
+  async function usernameFor(email: string): Promise<string> {
+    let base = (email.split('@')[0] ?? '')
+      .toLowerCase()
+      .replace(/[^a-z0-9_.-]/g, '')
+      .slice(0, 90);
+    if (base.length < 3) base = `${base}${base ? '_' : ''}user`.slice(0, 90);
+    const taken = await usersRepository.usernamesStartingWith(base);
+    if (!taken.has(base)) return base;
+    for (let n = 1; ; n++) if (!taken.has(`${base}${n}`)) return `${base}${n}`;
+  }
+
   async function tokens(userId: number, sessionId: string, refreshToken: string): Promise<TokenPair> {
     return { ...(await accessTokens.issue({ userId, sessionId })), refresh_token: refreshToken };
   }
 
   return {
-    register: (input: NewUser, meta: RequestMeta) => usersService.create({ ...input, is_superuser: false }, meta),
+    /** Self-registration, as REGISTRATION_MODE has it: approved at once (open), waiting (approval), or refused. */
+    async register(input: NewUser, meta: RequestMeta): Promise<UserRow> {
+      if (deps.settings.registrationMode === 'invite_only') throw authErrors.registrationClosed();
+      return usersService.create({ ...input, is_superuser: false }, meta);
+    },
+
+    /**
+     * The client portal's sign-up. Two sign-ups may derive the same username at once: the loser of the
+     * race picks again (the email conflict, a real one, is answered as such).
+     */
+    async registerClient(input: Omit<NewUser, 'username'>, meta: RequestMeta): Promise<UserRow> {
+      if (deps.settings.registrationMode === 'invite_only') throw authErrors.registrationClosed();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const username = await usernameFor(input.email);
+          return await usersService.create({ ...input, username, is_superuser: false }, meta);
+        } catch (error) {
+          if (!(error instanceof AppError && error.code === 'users.username_taken') || attempt >= 5) throw error;
+        }
+      }
+    },
 
     async login(login: string, password: string, meta: RequestMeta): Promise<TokenPair> {
       const user = await checkCredentials(login, password, meta);

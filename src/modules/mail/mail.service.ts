@@ -91,6 +91,18 @@ export function createMailService(deps: {
       if (!stopped) void kick();
     },
 
+    /**
+     * A sender that queues through another repository (one bound to a transaction): the message exists
+     * only if the transaction commits. The worker picks it up on its next pass.
+     */
+    through(repository: Pick<MailRepository, 'enqueue'>): MailSender {
+      return {
+        async send(message: MailMessage): Promise<void> {
+          await repository.enqueue(message, clock.now());
+        },
+      };
+    },
+
     /** Delivers whatever is due now; resolves when the pass is done (tests, shutdown). */
     flush: () => kick(),
 
@@ -112,3 +124,8 @@ export function createMailService(deps: {
 }
 
 export type MailService = ReturnType<typeof createMailService>;
+
+/** What senders of email need: queue a message. */
+export interface MailSender {
+  send(message: MailMessage): Promise<void>;
+}

@@ -1,5 +1,7 @@
-import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
+import { userConsents } from '../consents/consents.table.js';
+import { userFeatures } from '../features/features.table.js';
 import { type UserRow, users } from '../users/users.table.js';
 import { SESSIONS_LISTED } from './sessions.schemas.js';
 import { type RefreshTokenRow, refreshTokens, type SessionRow, sessions } from './sessions.table.js';
@@ -23,13 +25,46 @@ export type RevokeReason =
   | 'user_deactivated'
   | 'admin';
 
-export function createSessionsRepository(db: Database) {
+/** The authenticated user, with what the request hooks need to know about them. */
+export interface ActiveUser {
+  user: UserRow;
+  /** The feature flags stored for the user (keys without a row are absent). */
+  featureFlags: Record<string, boolean>;
+  /** Whether the current terms and privacy versions are accepted; true when no consent is required. */
+  consented: boolean;
+}
+
+export interface SessionsRepositoryOptions {
+  /** The versions REQUIRE_CONSENT asks for; absent: the consent check is left out of the query. */
+  consentVersions?: { terms: string; privacy: string } | undefined;
+}
+
+/** An account not approved yet cannot use a session; admins and superusers never wait for approval. */
+const mayUseSessions = or(eq(users.isApproved, true), eq(users.isSuperuser, true), eq(users.role, 'admin'));
+
+export function createSessionsRepository(db: Database, options: SessionsRepositoryOptions = {}) {
+  const versions = options.consentVersions;
+  const accepted = (type: 'terms' | 'privacy', version: string) =>
+    version === ''
+      ? sql`true`
+      : sql`EXISTS (SELECT 1 FROM ${userConsents} c WHERE c.user_id = ${users.id} AND c.document_type = ${type} AND c.document_version = ${version})`;
+
   /**
-   * The authentication hot path: the user and their session checked in one round trip, so a revoked
-   * session, a deactivated or a deleted user fail the very next request.
+   * The authentication hot path: the user, their session, their feature flags (and their consents when
+   * they are required) in one round trip, so a revoked session, a deactivated, unapproved or deleted user
+   * fail the very next request, and GET /users/me needs no second query.
    */
   const activeUser = db
-    .select({ user: users })
+    .select({
+      user: users,
+      featureFlags: sql<Record<
+        string,
+        boolean
+      > | null>`(SELECT json_object_agg(f.feature_key, f.enabled) FROM ${userFeatures} f WHERE f.user_id = ${users.id})`,
+      consented: versions
+        ? sql<boolean>`(${accepted('terms', versions.terms)} AND ${accepted('privacy', versions.privacy)})`
+        : sql<boolean>`true`,
+    })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(
@@ -39,14 +74,16 @@ export function createSessionsRepository(db: Database) {
         isNull(sessions.revokedAt),
         gt(sessions.expiresAt, sql.placeholder('now')),
         eq(users.isActive, true),
+        mayUseSessions,
       ),
     )
-    .prepare('sessions_active_user');
+    .prepare(versions ? 'sessions_active_user_consent' : 'sessions_active_user');
 
   return {
-    async findActiveUser(userId: number, sessionId: string, now: Date): Promise<UserRow | undefined> {
+    async findActiveUser(userId: number, sessionId: string, now: Date): Promise<ActiveUser | undefined> {
       const [row] = await activeUser.execute({ userId, sessionId, now });
-      return row?.user;
+      if (!row) return undefined;
+      return { user: row.user, featureFlags: row.featureFlags ?? {}, consented: row.consented };
     },
 
     /** Creates the session and its first refresh token together. */
@@ -93,7 +130,7 @@ export function createSessionsRepository(db: Database) {
           FROM ${sessions} AS s, ${users} AS u
           WHERE t.token_hash = ${tokenHash} AND t.rotated_at IS NULL AND t.expires_at > ${now}
             AND s.id = t.session_id AND s.revoked_at IS NULL AND s.expires_at > ${now}
-            AND u.id = s.user_id AND u.is_active
+            AND u.id = s.user_id AND u.is_active AND (u.is_approved OR u.is_superuser OR u.role = 'admin')
           RETURNING s.id AS session_id, s.user_id, s.expires_at
         ), successor AS (
           INSERT INTO ${refreshTokens} (session_id, token_hash, expires_at)

@@ -22,6 +22,13 @@ export const usersErrors = {
     new AppError('ValidationError', 'users.skip_with_after_id', 'Use either skip or after_id, not both', {
       details: [{ loc: ['query', 'skip'], msg: 'Not allowed together with after_id', type: 'value_error' }],
     }),
+  /** A table this service does not own refers to the user without an ON DELETE rule (user_favorites). */
+  referenced: (table: string) =>
+    new AppError(
+      'ConflictError',
+      'users.referenced',
+      `User cannot be deleted: other records refer to it${table ? ` (${table})` : ''}; remove them or deactivate the user instead`,
+    ),
   currentPasswordIncorrect: () =>
     new AppError('BadRequestError', 'users.current_password_incorrect', 'Current password is incorrect'),
 };

@@ -1,13 +1,26 @@
 import { and, asc, count, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { uniqueViolation } from '../../db/errors.js';
+import { foreignKeyViolation, uniqueViolation } from '../../db/errors.js';
 import { usersErrors } from './users.errors.js';
 import { type NewUserRow, type UserRow, users } from './users.table.js';
 
 export type UserPatch = Partial<
   Pick<
     NewUserRow,
-    'email' | 'username' | 'hashedPassword' | 'firstName' | 'lastName' | 'isActive' | 'isSuperuser' | 'emailVerified'
+    | 'email'
+    | 'username'
+    | 'hashedPassword'
+    | 'firstName'
+    | 'lastName'
+    | 'isActive'
+    | 'isSuperuser'
+    | 'emailVerified'
+    | 'role'
+    | 'isApproved'
+    | 'approvedAt'
+    | 'approvedById'
+    | 'companyName'
+    | 'phone'
   >
 >;
 
@@ -104,9 +117,16 @@ export function createUsersRepository(db: Database) {
       await db.update(users).set({ hashedPassword }).where(eq(users.id, id));
     },
 
+    /** The delete is one statement: refused by a foreign key, it changes nothing (409). */
     async delete(id: number): Promise<boolean> {
-      const rows = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
-      return rows.length > 0;
+      try {
+        const rows = await db.delete(users).where(eq(users.id, id)).returning({ id: users.id });
+        return rows.length > 0;
+      } catch (error) {
+        const reference = foreignKeyViolation(error);
+        if (reference) throw usersErrors.referenced(reference.table);
+        throw error;
+      }
     },
 
     async list(query: ListUsersQuery): Promise<{ items: UserRow[]; total: number }> {
@@ -124,6 +144,15 @@ export function createUsersRepository(db: Database) {
         db.select({ total: count() }).from(users).where(where),
       ]);
       return { items, total: totals[0]?.total ?? 0 };
+    },
+
+    /** Usernames (lower-cased) that start with `prefix`, regardless of case: to pick a free one. */
+    async usernamesStartingWith(prefix: string): Promise<Set<string>> {
+      const rows = await db
+        .select({ username: sql<string>`lower(${users.username})` })
+        .from(users)
+        .where(sql`lower(${users.username}) LIKE ${`${escapeLike(prefix.toLowerCase())}%`}`);
+      return new Set(rows.map((row) => row.username));
     },
 
     listSuperusers(): Promise<UserRow[]> {

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { requestMeta } from '../../plugins/auth.js';
 import { ErrorResponse } from '../../shared/schemas.js';
 import {
   ChangePasswordBody,
+  CurrentUser,
   ListUsersQuery,
   MessageResponse,
   toUserResponse,
@@ -17,7 +19,12 @@ const authErrors = { 401: ErrorResponse, 422: ErrorResponse };
 const adminErrors = { ...authErrors, 403: ErrorResponse };
 
 export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { users } = app.services;
+  const { users, features } = app.services;
+  // The flags come with the user from the authentication query: /users/me costs no second round trip.
+  const currentUser = (request: FastifyRequest, row = request.user): CurrentUser => ({
+    ...toUserResponse(row),
+    features: features.effective(row, request.featureFlags),
+  });
 
   app.get(
     '/me',
@@ -27,10 +34,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getCurrentUser',
         tags: ['users'],
         summary: 'The current user',
-        response: { 200: User, ...authErrors },
+        description: 'With `features`: the effective feature flags (admins and superusers have every feature).',
+        response: { 200: CurrentUser, ...authErrors },
       },
     },
-    async (request) => toUserResponse(request.user),
+    async (request) => currentUser(request),
   );
 
   app.put(
@@ -41,13 +49,14 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'updateCurrentUser',
         tags: ['users'],
         summary: 'Update the current user',
-        description: 'Partial update. Changing `password` requires `current_password`.',
+        description:
+          'Partial update. Changing `password` requires `current_password`; a new `email` must be verified again. `role`, `is_approved` and `is_active` cannot be set here.',
         body: UserUpdateMe,
-        response: { 200: User, 400: ErrorResponse, 409: ErrorResponse, ...authErrors },
+        response: { 200: CurrentUser, 400: ErrorResponse, 409: ErrorResponse, ...authErrors },
       },
     },
     async (request) =>
-      toUserResponse(await users.updateMe(request.user, request.body, requestMeta(request), request.sessionId)),
+      currentUser(request, await users.updateMe(request.user, request.body, requestMeta(request), request.sessionId)),
   );
 
   app.post(
@@ -136,7 +145,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['users'],
         summary: 'Delete a user (superuser)',
         params: UserIdParams,
-        response: { 200: MessageResponse, 400: ErrorResponse, 404: ErrorResponse, ...adminErrors },
+        response: { 200: MessageResponse, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, ...adminErrors },
       },
     },
     async (request) => {

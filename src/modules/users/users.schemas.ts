@@ -27,6 +27,19 @@ export const PasswordField = Type.String({
   examples: ['correct-horse-battery'],
 });
 export const NameField = Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 100, examples: ['Alice'] });
+export const CompanyNameField = Type.Unsafe<string | null>({
+  type: ['string', 'null'],
+  maxLength: 255,
+  examples: ['WindCo'],
+});
+export const PhoneField = Type.Unsafe<string | null>({
+  type: ['string', 'null'],
+  maxLength: 50,
+  examples: ['+45 20 12 34 56'],
+});
+export const RoleField = Type.Union([Type.Literal('client'), Type.Literal('admin')], {
+  description: '`client` (the default) or `admin`; `is_superuser` is a separate flag above both.',
+});
 
 export const User = Type.Object(
   {
@@ -38,6 +51,11 @@ export const User = Type.Object(
     is_active: Type.Boolean(),
     is_superuser: Type.Boolean(),
     email_verified: Type.Boolean({ description: 'Whether the address was confirmed through its verification link.' }),
+    role: RoleField,
+    is_approved: Type.Boolean({ description: 'Whether an admin approved the account (or it needed no approval).' }),
+    approved_at: Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date-time', maxLength: 32 }),
+    company_name: Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 255, examples: ['WindCo'] }),
+    phone: Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 50, examples: ['+45 20 12 34 56'] }),
     created_at: Type.String({ format: 'date-time', maxLength: 32, examples: ['2026-01-01T12:00:00.000Z'] }),
     updated_at: Type.String({ format: 'date-time', maxLength: 32, examples: ['2026-01-01T12:00:00.000Z'] }),
   },
@@ -47,11 +65,27 @@ export type User = Static<typeof User>;
 
 export const UserList = Type.Array(User, { title: 'UserList', maxItems: 1000 });
 
+export const FeatureMap = Type.Record(Type.String(), Type.Boolean(), {
+  title: 'FeatureMap',
+  description: 'Every allowed feature key (USER_FEATURES) and whether it is on.',
+  examples: [{ can_view_dashboard: true, can_export_data: false }],
+});
+export type FeatureMap = Static<typeof FeatureMap>;
+
+/** The current user, with their effective feature flags (admins and superusers have every feature). */
+export const CurrentUser = Type.Object(
+  { ...User.properties, features: FeatureMap },
+  { title: 'CurrentUser', additionalProperties: false },
+);
+export type CurrentUser = Static<typeof CurrentUser>;
+
 const ownFields = {
   email: Type.Optional(EmailField),
   username: Type.Optional(UsernameField),
   first_name: Type.Optional(NameField),
   last_name: Type.Optional(NameField),
+  company_name: Type.Optional(CompanyNameField),
+  phone: Type.Optional(PhoneField),
   password: Type.Optional(PasswordField),
 };
 
@@ -67,7 +101,12 @@ export const UserUpdateMe = Type.Object(
 export type UserUpdateMe = Static<typeof UserUpdateMe>;
 
 export const UserUpdate = Type.Object(
-  { ...ownFields, is_active: Type.Optional(Type.Boolean()), is_superuser: Type.Optional(Type.Boolean()) },
+  {
+    ...ownFields,
+    is_active: Type.Optional(Type.Boolean()),
+    is_superuser: Type.Optional(Type.Boolean()),
+    role: Type.Optional(RoleField),
+  },
   { title: 'UserUpdate', additionalProperties: false },
 );
 export type UserUpdate = Static<typeof UserUpdate>;
@@ -124,6 +163,11 @@ export function toUserResponse(row: UserRow): User {
     is_active: row.isActive,
     is_superuser: row.isSuperuser,
     email_verified: row.emailVerified,
+    role: row.role,
+    is_approved: row.isApproved,
+    approved_at: row.approvedAt?.toISOString() ?? null,
+    company_name: row.companyName,
+    phone: row.phone,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };

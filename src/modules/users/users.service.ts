@@ -1,3 +1,4 @@
+import type { Clock } from '../../shared/clock.js';
 import type { PasswordHasher } from '../../shared/password-hasher.js';
 import type { PasswordPolicy } from '../../shared/password-policy.js';
 import type { AuditService, RequestMeta } from '../audit/audit.service.js';
@@ -6,7 +7,7 @@ import type { SessionsService } from '../sessions/sessions.service.js';
 import { usersErrors } from './users.errors.js';
 import type { ListUsersQuery, UserPatch, UsersRepository } from './users.repository.js';
 import type { UserUpdate, UserUpdateMe } from './users.schemas.js';
-import type { UserRow } from './users.table.js';
+import type { UserRole, UserRow } from './users.table.js';
 
 export interface NewUser {
   email: string;
@@ -14,8 +15,31 @@ export interface NewUser {
   password: string;
   first_name?: string | null | undefined;
   last_name?: string | null | undefined;
+  company_name?: string | null | undefined;
+  phone?: string | null | undefined;
   is_superuser?: boolean;
 }
+
+export interface CreateUserOptions {
+  /** The address is already proven (an invitation link, the CLI): no verification email. */
+  emailVerified?: boolean;
+  role?: UserRole;
+  /** Default: approved when REGISTRATION_MODE is open, and always for superusers. */
+  approved?: boolean;
+  approvedById?: number | null;
+}
+
+/** What the users module needs of the feature flags; narrow so users does not depend on features. */
+export interface FeatureGranter {
+  grantDefaults(userId: number): Promise<void>;
+}
+
+export interface UserLookup {
+  email?: string | undefined;
+  username?: string | undefined;
+}
+
+export type RegistrationMode = 'open' | 'approval' | 'invite_only';
 
 /** Copies the fields present in a partial update into the repository's column names. */
 function toPatch(input: Omit<UserUpdate, 'password'>): UserPatch {
@@ -24,6 +48,9 @@ function toPatch(input: Omit<UserUpdate, 'password'>): UserPatch {
   if (input.username !== undefined) patch.username = input.username;
   if (input.first_name !== undefined) patch.firstName = input.first_name;
   if (input.last_name !== undefined) patch.lastName = input.last_name;
+  if (input.company_name !== undefined) patch.companyName = input.company_name;
+  if (input.phone !== undefined) patch.phone = input.phone;
+  if (input.role !== undefined) patch.role = input.role;
   if (input.is_active !== undefined) patch.isActive = input.is_active;
   if (input.is_superuser !== undefined) patch.isSuperuser = input.is_superuser;
   return patch;
@@ -39,8 +66,20 @@ export function createUsersService(deps: {
   sessionsService: SessionsService;
   auditService: AuditService;
   emailVerifier: EmailVerifier;
+  featureGranter: FeatureGranter;
+  clock: Clock;
+  settings: { registrationMode: RegistrationMode };
 }) {
-  const { usersRepository, passwordHasher, passwordPolicy, sessionsService, auditService, emailVerifier } = deps;
+  const {
+    usersRepository,
+    passwordHasher,
+    passwordPolicy,
+    sessionsService,
+    auditService,
+    emailVerifier,
+    featureGranter,
+    clock,
+  } = deps;
 
   /**
    * Applies a partial update and its consequences: a new address must be verified again, a new password
@@ -73,6 +112,7 @@ export function createUsersService(deps: {
     if (password !== undefined) {
       await sessionsService.revokeAll(row.id, 'password_changed', keepSessionId);
       await auditService.record({ event: 'user.password.changed', ...who }, meta);
+      await emailVerifier.sendPasswordChanged(row);
     }
     if (input.is_active === false && current.isActive) {
       const revoked = await sessionsService.revokeAll(row.id, 'user_deactivated');
@@ -82,9 +122,24 @@ export function createUsersService(deps: {
     return row;
   }
 
+  async function findByLookup(by: UserLookup): Promise<UserRow> {
+    const wanted = (by.email ?? by.username ?? '').trim().toLowerCase();
+    const user = await usersRepository.findByLogin(wanted);
+    // findByLogin picks the column from the value's shape; an email must match an email, a username a username.
+    const matches =
+      by.email !== undefined ? user?.email.toLowerCase() === wanted : user?.username.toLowerCase() === wanted;
+    if (!user || !matches) throw usersErrors.notFound();
+    return user;
+  }
+
   return {
-    /** Registration and the CLI both create users here; duplicates surface as 409 from the repository. */
-    async create(input: NewUser, meta?: RequestMeta, options: { emailVerified?: boolean } = {}): Promise<UserRow> {
+    /**
+     * Registration, invitations and the CLI all create users here; duplicates surface as 409 from the
+     * repository. An approved account gets the default feature flags at once.
+     */
+    async create(input: NewUser, meta?: RequestMeta, options: CreateUserOptions = {}): Promise<UserRow> {
+      const isSuperuser = input.is_superuser ?? false;
+      const approved = options.approved ?? (isSuperuser || deps.settings.registrationMode === 'open');
       passwordPolicy.check(input.password, 'password', {
         username: input.username,
         email: input.email,
@@ -97,12 +152,24 @@ export function createUsersService(deps: {
         hashedPassword: await passwordHasher.hash(input.password),
         firstName: input.first_name ?? null,
         lastName: input.last_name ?? null,
+        companyName: input.company_name ?? null,
+        phone: input.phone ?? null,
         isActive: true,
-        isSuperuser: input.is_superuser ?? false,
+        isSuperuser,
         emailVerified: options.emailVerified ?? false,
+        role: options.role ?? 'client',
+        isApproved: approved,
+        approvedAt: approved ? clock.now() : null,
+        approvedById: approved ? (options.approvedById ?? null) : null,
       });
+      if (approved) await featureGranter.grantDefaults(user.id);
       await auditService.record(
-        { event: 'user.created', subjectUserId: user.id, details: { is_superuser: user.isSuperuser } },
+        {
+          event: 'user.created',
+          actorUserId: options.approvedById ?? null,
+          subjectUserId: user.id,
+          details: { is_superuser: user.isSuperuser, role: user.role, is_approved: user.isApproved },
+        },
         meta,
       );
       if (!user.emailVerified) await emailVerifier.sendVerification(user, meta);
@@ -167,15 +234,17 @@ export function createUsersService(deps: {
     },
 
     /** CLI `promote`: makes an existing account a superuser (already one: nothing to change). */
-    async promote(by: { email?: string | undefined; username?: string | undefined }): Promise<UserRow> {
-      const wanted = (by.email ?? by.username ?? '').trim().toLowerCase();
-      const user = await usersRepository.findByLogin(wanted);
-      // findByLogin picks the column from the value's shape; an email must match an email, a username a username.
-      const matches =
-        by.email !== undefined ? user?.email.toLowerCase() === wanted : user?.username.toLowerCase() === wanted;
-      if (!user || !matches) throw usersErrors.notFound();
+    async promote(by: UserLookup): Promise<UserRow> {
+      const user = await findByLookup(by);
       if (user.isSuperuser) return user;
       return applyUpdate(undefined, user, { is_superuser: true }, undefined);
+    },
+
+    /** CLI `set-role`: the same rule as PUT /users/{id} by a superuser (already that role: nothing to change). */
+    async setRole(by: UserLookup, role: UserRole): Promise<UserRow> {
+      const user = await findByLookup(by);
+      if (user.role === role) return user;
+      return applyUpdate(undefined, user, { role }, undefined);
     },
   };
 }
