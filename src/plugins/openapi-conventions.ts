@@ -15,6 +15,8 @@ type Hook = (...args: never[]) => unknown;
 /** What the document derives from a route's declaration besides its own schema. */
 export interface RouteHooks {
   authenticate: Hook;
+  requireAdmin: Hook;
+  requireSuperuser: Hook;
 }
 
 /** Keywords only the validator understands (ajv-keywords): never part of the published document. */
@@ -106,7 +108,20 @@ export function describeRoute(hooks: RouteHooks) {
     // The global per-client limit (RATE_LIMIT_PER_MINUTE) covers every route but the health probes.
     const rateLimited = route.config?.rateLimit !== undefined || !UNLIMITED_ROUTES.has(url);
 
-    out.security ??= authenticated ? bearerSecurity : [];
+    // The role a route requires is named in its security requirement (OpenAPI 3.1 roles; OAuth2 scopes), so
+    // admin-only and superuser-only operations are told apart from those any signed-in user may call.
+    const role = routeHooks.includes(hooks.requireSuperuser)
+      ? 'superuser'
+      : routeHooks.includes(hooks.requireAdmin)
+        ? 'admin'
+        : undefined;
+    out.security ??= !authenticated
+      ? []
+      : role
+        ? bearerSecurity.map((requirement) =>
+            Object.fromEntries(Object.keys(requirement).map((name) => [name, [role]])),
+          )
+        : bearerSecurity;
 
     const response = { ...((out.response as JsonObject | undefined) ?? {}) };
     const standard: string[] = ['400', '500'];

@@ -88,7 +88,11 @@ export const openApiPlugin = fp<OpenApiOptions>(
                 password: {
                   tokenUrl: `${apiPrefix}/auth/token`,
                   refreshUrl: `${apiPrefix}/auth/refresh`,
-                  scopes: {},
+                  // Roles, not grants: the server checks them on the account; a token carries no scopes.
+                  scopes: {
+                    admin: 'Role admin (or superuser): manages client accounts, invitations and feature flags',
+                    superuser: 'Superuser: manages every account, roles and the audit log',
+                  },
                 },
               },
             },
@@ -108,7 +112,11 @@ export const openApiPlugin = fp<OpenApiOptions>(
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },
-      transform: describeRoute({ authenticate: app.authenticate }),
+      transform: describeRoute({
+        authenticate: app.authenticate,
+        requireAdmin: app.requireAdmin,
+        requireSuperuser: app.requireSuperuser,
+      }),
       transformObject: (document) =>
         'openapiObject' in document
           ? (hoistNamedSchemas(document.openapiObject as Record<string, unknown>) as typeof document.openapiObject)

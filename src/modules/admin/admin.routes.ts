@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestMeta } from '../../plugins/auth.js';
-import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
+import { ErrorResponse } from '../../shared/schemas.js';
 import { MessageResponse, toUserResponse, User, UserIdParams, UserList } from '../users/users.schemas.js';
 import { FeatureMap, FeaturesUpdateBody, PendingUsersQuery, RejectBody } from './admin.schemas.js';
 
@@ -22,7 +22,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Clients waiting for approval',
         description:
           'Newest first, verified or not (`email_verified` tells). The total is in the `X-Total-Count` header.',
-        security: bearerSecurity,
         querystring: PendingUsersQuery,
         response: { 200: UserList, ...guarded },
       },
@@ -44,7 +43,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Approve a client',
         description:
           'Sets `is_approved`, `approved_at` and the approver, gives the default features (flags already set are kept) and emails the user. 409 if already approved.',
-        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: User, 409: ErrorResponse, ...onUser },
       },
@@ -66,7 +64,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Reject a client waiting for approval',
         description:
           'Emails the reason, then deletes the account. Only an account not approved yet (409 otherwise, before any email); 409 `users.referenced` when another table still refers to the user.',
-        security: bearerSecurity,
         params: UserIdParams,
         body: RejectBody,
         response: { 200: MessageResponse, 409: ErrorResponse, ...onUser },
@@ -87,7 +84,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         summary: 'Deactivate an account',
         description: 'Ends every session of the user at once. Not your own account (400); 409 if already inactive.',
-        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: User, 400: ErrorResponse, 409: ErrorResponse, ...onUser },
       },
@@ -105,7 +101,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         summary: 'Reactivate an account',
         description: '409 if the account is active.',
-        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: User, 409: ErrorResponse, ...onUser },
       },
@@ -123,7 +118,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         summary: "A user's feature flags",
         description: 'Every key of USER_FEATURES: the value set for the user, or its default.',
-        security: bearerSecurity,
         params: UserIdParams,
         response: { 200: FeatureMap, ...onUser },
       },
@@ -141,7 +135,6 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: "Change a user's feature flags",
         description:
           'Partial: only the keys given change. A key not in USER_FEATURES refuses the whole update (422 `features.unknown_key`). Returns every flag.',
-        security: bearerSecurity,
         params: UserIdParams,
         body: FeaturesUpdateBody,
         response: { 200: FeatureMap, ...onUser },

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestMeta } from '../../plugins/auth.js';
-import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
+import { ErrorResponse } from '../../shared/schemas.js';
 import { AcceptConsentsBody, ConsentStatus } from './consents.schemas.js';
 
 /** Reachable while consents are missing (REQUIRE_CONSENT exempts /consents): the way to give them. */
@@ -15,7 +15,6 @@ export const consentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         operationId: 'getMyConsents',
         tags: ['consents'],
         summary: 'Which terms and privacy versions the current user accepted, and whether they must accept again',
-        security: bearerSecurity,
         response: { 200: ConsentStatus, 401: ErrorResponse },
       },
     },
@@ -32,7 +31,6 @@ export const consentsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Accept the current terms and privacy policy',
         description:
           'Both versions must be the current ones (422 `consent.version_mismatch` otherwise). Appends to the history, with the time, IP and user agent.',
-        security: bearerSecurity,
         body: AcceptConsentsBody,
         response: { 200: ConsentStatus, 401: ErrorResponse, 422: ErrorResponse },
       },

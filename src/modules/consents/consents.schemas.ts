@@ -4,14 +4,16 @@ const DocumentStatus = Type.Object(
   {
     current_version: Type.Unsafe<string | null>({
       type: ['string', 'null'],
+      maxLength: 32,
       description: 'The version in force (null: this document is not in use).',
       examples: ['2026-05-13'],
     }),
     accepted_version: Type.Unsafe<string | null>({
       type: ['string', 'null'],
+      maxLength: 32,
       description: 'The version the user accepted last (null: never).',
     }),
-    accepted_at: Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date-time' }),
+    accepted_at: Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date-time', maxLength: 32 }),
   },
   { title: 'ConsentDocumentStatus' },
 );
@@ -22,6 +24,7 @@ export const ConsentStatus = Type.Object(
     privacy: DocumentStatus,
     requires_acceptance: Type.Boolean({ description: 'Whether a current version is not accepted yet.' }),
     changed_documents: Type.Array(Type.Union([Type.Literal('terms'), Type.Literal('privacy')]), {
+      maxItems: 2,
       description:
         'Documents accepted before in an older version (empty on a first acceptance), so the client can say what changed.',
     }),
