@@ -43,6 +43,28 @@ const freshRefreshToken: Build<object> = async (a) => ({
 const unknownToken: Build<object> = () => ({ token: opaque });
 const resetWithUnknownToken: Build<object> = () => ({ token: opaque, new_password: NEW_PASSWORD });
 const changeOwnPassword: Build<object> = (a) => ({ current_password: a.password, new_password: NEW_PASSWORD });
+const clientSignUp: Build<object> = (_, who) => ({
+  email: `client-${who}@example.com`,
+  password: NEW_PASSWORD,
+  first_name: 'Client',
+  last_name: 'Matrix',
+  company_name: 'WindCo',
+});
+/** An account in a given state, made for one call (an approval or reactivation needs one that waits for it). */
+const freshAccount =
+  (state: { approved?: boolean; active?: boolean }): Build<string> =>
+  async (_, who) => {
+    const [row] = await ctx.database.query<{ id: number }>(
+      'INSERT INTO users (email, username, hashed_password, is_approved, is_active) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+      [`${who}-${randomUUID()}@example.com`, `acct-${randomUUID()}`, 'x', state.approved ?? true, state.active ?? true],
+    );
+    return `/api/v1/admin/users/${row?.id}`;
+  };
+const pendingAccount =
+  (action: string): Build<string> =>
+  async (a, who) =>
+    `${await freshAccount({ approved: false })(a, who)}/${action}`;
+const inactiveAccount: Build<string> = async (a, who) => `${await freshAccount({ active: false })(a, who)}/reactivate`;
 /** A second session of the caller (of the other user for an anonymous call): ending one's own session. */
 const ownSecondSession: Build<string> = async (a, who) =>
   `/api/v1/auth/sessions/${(await a.startSession(who === 'anonymous' ? a.other.id : a[who].id)).sessionId}`;
@@ -63,6 +85,7 @@ const MATRIX: Record<string, Entry> = {
   'GET /docs/static/index.html':              { expect: ANYONE(302) },
   'GET /docs/static/swagger-initializer.js':  { expect: ANYONE(200) },
   'GET /redoc':                               { expect: ANYONE(200) },
+  'GET /redoc/redoc.standalone.js':           { expect: ANYONE(200) },
   'GET /api/v1/openapi.json':                 { expect: ANYONE(200) },
   'POST /api/v1/auth/register':               { expect: ANYONE(201), body: register },
   'POST /api/v1/auth/login':                  { expect: ANYONE(200), body: otherLogin },
@@ -87,6 +110,17 @@ const MATRIX: Record<string, Entry> = {
   'GET /api/v1/users/:user_id/sessions':      { expect: SUPERUSER },
   'DELETE /api/v1/users/:user_id/sessions':   { expect: SUPERUSER },
   'GET /api/v1/audit-events':                 { expect: SUPERUSER, url: () => '/api/v1/audit-events?limit=5' },
+  'POST /api/v1/auth/client/register':        { expect: ANYONE(201), body: clientSignUp },
+  'GET /api/v1/consents/me':                  { expect: SIGNED_IN },
+  'POST /api/v1/consents/me/accept':          { expect: SIGNED_IN, body: () => ({ terms_version: '', privacy_version: '' }) },
+  // Admin routes: a superuser passes as an admin does (test/modules/admin.test.ts covers the admin role itself).
+  'GET /api/v1/admin/users/pending':          { expect: SUPERUSER },
+  'POST /api/v1/admin/users/:user_id/approve':    { expect: SUPERUSER, url: pendingAccount('approve') },
+  'POST /api/v1/admin/users/:user_id/reject':     { expect: SUPERUSER, url: pendingAccount('reject'), body: () => ({ reason: 'matrix' }) },
+  'POST /api/v1/admin/users/:user_id/deactivate': { expect: SUPERUSER },
+  'POST /api/v1/admin/users/:user_id/reactivate': { expect: SUPERUSER, url: inactiveAccount },
+  'GET /api/v1/admin/users/:user_id/features':    { expect: SUPERUSER },
+  'PUT /api/v1/admin/users/:user_id/features':    { expect: SUPERUSER, body: () => ({ features: { can_export_data: false } }) },
 };
 
 /** What a refused request must leave exactly as it was: the accounts and the sessions. */
