@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CURRENT_USER_FIELDS, expectError, useTestApp } from '../helpers/test-app.js';
+import { invitationEmail } from '../../src/modules/invitations/invitations.email.js';
+import { createLogTransport } from '../../src/modules/mail/mail.transport.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { CURRENT_USER_FIELDS, expectError, LogCapture, useTestApp } from '../helpers/test-app.js';
 
 // invite_only: accounts come from invitations, and accepting one works whatever the sign-up mode.
 const ctx = useTestApp(
@@ -161,6 +164,21 @@ describe('POST /api/v1/admin/invitations', () => {
     expect(mail?.html).toContain('&lt;b&gt;Eve&lt;/b&gt; &amp; &quot;co&quot;');
     expect(mail?.html).not.toContain('<b>Eve');
     expect(mail?.text).toContain('<b>Eve</b> & "co" has invited you to EnergyExe.');
+  });
+
+  it('masks the link token when, in production without SMTP_HOST, the email goes to the log', async () => {
+    const logs = new LogCapture();
+    const token = 'a-secret-invitation-token-value';
+    const mail = invitationEmail({
+      to: 'x@example.com',
+      inviterName: 'Ada',
+      projectName: 'EnergyExe',
+      link: `https://portal.example.com/invitation/${token}`,
+      days: 7,
+    });
+    await createLogTransport(createLogger({ level: 'info' }, logs), true).send(mail);
+    expect(logs.raw.join('\n')).not.toContain(token);
+    expect(logs.raw.join('\n')).toContain('https://portal.example.com/invitation/[redacted]');
   });
 
   it('lets only a superuser invite an admin: 403 invitations.admin_role_forbidden for an admin, nothing sent', async () => {
@@ -341,7 +359,13 @@ describe('GET /api/v1/admin/invitations', () => {
       const page = await admin('GET', `?status=${status}`, sender.headers);
       expect(page.headers['x-total-count']).toBe('1');
       const [item] = page.json();
-      expect(item).toMatchObject({ id, status, is_valid: status === 'pending' });
+      // The sender has no first or last name: their username stands in.
+      expect(item).toMatchObject({
+        id,
+        status,
+        is_valid: status === 'pending',
+        invited_by_name: signedIn.user.username,
+      });
     }
     const [usedItem] = (await admin('GET', '?status=used', sender.headers)).json();
     expect(usedItem).toMatchObject({ is_used: true, used_at: expect.any(String) });

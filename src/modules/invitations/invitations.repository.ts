@@ -43,14 +43,31 @@ export function statusOf(row: InvitationRow, now: Date): InvitationStatus {
 const sameEmail = (email: string) => sql`lower(${invitations.email}) = ${email.trim().toLowerCase()}`;
 
 export function createInvitationsRepository(db: Database) {
+  // The inviter's columns are selected flat: Drizzle turns a left-joined nested object into null when its
+  // first column is null, which would hide an inviter without a first name.
   const withInviter = () =>
     db
       .select({
         invitation: invitations,
-        inviter: { firstName: users.firstName, lastName: users.lastName, username: users.username },
+        inviterUsername: users.username,
+        inviterFirstName: users.firstName,
+        inviterLastName: users.lastName,
       })
       .from(invitations)
       .leftJoin(users, eq(users.id, invitations.invitedById));
+
+  const toWithInviter = (row: {
+    invitation: InvitationRow;
+    inviterUsername: string | null;
+    inviterFirstName: string | null;
+    inviterLastName: string | null;
+  }): InvitationWithInviter => ({
+    invitation: row.invitation,
+    inviter:
+      row.inviterUsername === null
+        ? null
+        : { username: row.inviterUsername, firstName: row.inviterFirstName, lastName: row.inviterLastName },
+  });
 
   return {
     /** Newest first, optionally one status only. */
@@ -67,12 +84,12 @@ export function createInvitationsRepository(db: Database) {
           .limit(query.limit),
         db.select({ total: count() }).from(invitations).where(where),
       ]);
-      return { items, total: totals[0]?.total ?? 0 };
+      return { items: items.map(toWithInviter), total: totals[0]?.total ?? 0 };
     },
 
     async findById(id: number): Promise<InvitationWithInviter | undefined> {
       const [row] = await withInviter().where(eq(invitations.id, id));
-      return row;
+      return row && toWithInviter(row);
     },
 
     async findByTokenHash(tokenHash: string): Promise<InvitationRow | undefined> {
