@@ -587,12 +587,20 @@ describe('POST /api/v1/auth/invitation/{token}/accept', () => {
     expect((await admin('GET', '?status=used', headers)).headers['x-total-count']).toBe('1');
   });
 
-  it('takes a chosen username, or derives a free one from the address', async () => {
+  it('takes a chosen username (JSON or form), or derives a free one from the address', async () => {
     await ctx.createUser({ username: 'sam' });
     const first = await invited('sam@example.com');
     expect((await accept(first.token)).json().username).toBe('sam1');
     const second = await invited('other@example.com', first.headers);
-    expect((await accept(second.token, { username: 'Chosen_Name' })).json().username).toBe('Chosen_Name');
+    // Like the other /auth routes, a form works as well as JSON.
+    const form = await ctx.app.inject({
+      method: 'POST',
+      url: `/api/v1/auth/invitation/${second.token}/accept`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'first_name=Ola&last_name=Other&password=ola-password-1&company_name=WindCo&username=Chosen_Name',
+    });
+    expect(form.statusCode).toBe(201);
+    expect(form.json().username).toBe('Chosen_Name');
   });
 
   it('answers 409 for a taken username or an address registered meanwhile, and the link keeps working', async () => {

@@ -1,3 +1,4 @@
+import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestMeta } from '../../plugins/auth.js';
 import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
@@ -127,6 +128,14 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return { message: 'Invitation revoked' };
     },
   );
+
+  // Like the other /auth routes, the invitee's take JSON or a form.
+  await app.register(invitationLinkRoutes);
+};
+
+const invitationLinkRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  await app.register(formbody, { bodyLimit: 16_384 });
+  const { invitations } = app.services;
 
   app.get(
     '/auth/invitation/:token',
