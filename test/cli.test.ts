@@ -230,6 +230,29 @@ describe('npm run cli', () => {
     expect(malformed.stderr).toContain('email: value is not a valid email address');
   });
 
+  it('set-role makes a user an admin (by username or email) and back, and refuses a bad role or user', async () => {
+    const promoted = await cli(['set-role', '--username', 'REGULAR1', '--role', 'admin']);
+    expect(promoted).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout: 'regular1 <regular1@example.com> now has the role admin\n',
+    });
+    await withApi(async (app) => {
+      expect(await login(app, 'regular1', 'regular-password-4')).toMatchObject({ role: 'admin' });
+    });
+    const back = await cli(['set-role', '--email', 'Regular1@Example.com', '--role', 'client']);
+    expect(back.stdout).toBe('regular1 <regular1@example.com> now has the role client\n');
+
+    const badRole = await cli(['set-role', '--username', 'regular1', '--role', 'superuser']);
+    expect(badRole.code).toBe(2);
+    expect(badRole.stderr).toContain('set-role needs --role client or --role admin');
+    expect(await cli(['set-role', '--username', 'ghost', '--role', 'admin'])).toMatchObject({
+      code: 1,
+      stderr: 'Error: User not found\n',
+    });
+    expect((await cli(['set-role', '--role', 'admin'])).code).toBe(2);
+  });
+
   it('answers an unknown command, missing options or an unknown flag with the usage and exit code 2', async () => {
     const cases = [
       [],
