@@ -113,7 +113,7 @@ describe('who may manage invitations', () => {
 });
 
 describe('POST /api/v1/admin/invitations', () => {
-  it('creates a client invitation, stores only the hash of its token, emails the link and audits it', async () => {
+  it('creates a client invitation, stores only the hash of its token (the FastAPI service kept it in plaintext), emails the link and audits it', async () => {
     const sender = await ctx.signIn({ role: 'admin', first_name: 'Ada', last_name: 'Admin' });
     const response = await invite(sender.headers, { email: '  New.Client@Example.COM ' });
     expect(response.statusCode).toBe(201);
@@ -214,7 +214,7 @@ describe('POST /api/v1/admin/invitations', () => {
     expect(await ctx.database.query('SELECT email FROM invitations')).toEqual([{ email: 'once@example.com' }]);
   });
 
-  it('invites an address again once its invitation expired or was revoked (never a 500)', async () => {
+  it('invites an address again once its invitation expired or was revoked (the FastAPI service answered 500)', async () => {
     const sender = await ctx.signIn({ role: 'admin' });
     const { invitation } = await invited('again@example.com', sender.headers);
     ctx.clock.advance(7 * DAY + 1000);
@@ -381,7 +381,7 @@ describe('GET /api/v1/admin/invitations', () => {
 });
 
 describe('POST /api/v1/admin/invitations/{id}/resend', () => {
-  it('sends a new link (the old one stops working) with a new expiry, keeps the inviter and audits the resender', async () => {
+  it('sends a new link (the old one stops working) with a new expiry, keeps the original inviter (the FastAPI service showed the resender) and audits the resender', async () => {
     const first = await ctx.signIn({ role: 'admin', first_name: 'Ada' });
     const second = await ctx.signIn({ role: 'admin', first_name: 'Bob' });
     const { invitation, token: oldToken } = await invited('late@example.com', first.headers);
@@ -667,7 +667,7 @@ describe('POST /api/v1/auth/invitation/{token}/accept', () => {
   });
 });
 
-describe('deleting an admin who invited someone', () => {
+describe('deleting an admin who invited someone (a 500 in the FastAPI service)', () => {
   it('answers 200; the invitation stays, without its sender, and its link still works', async () => {
     const inviter = await ctx.signIn({ role: 'admin' });
     const { invitation, token } = await invited('orphan@example.com', inviter.headers);
