@@ -77,7 +77,7 @@ export function createServices(deps: ServiceDependencies) {
    */
   const transaction = <T>(work: (scope: TransactionScope) => Promise<T>): Promise<T> =>
     db.transaction((tx) => {
-      const handle = tx as unknown as Database;
+      const handle: Database = tx;
       return work(createScopedServices(shared, handle, mail.through(createMailRepository(handle))));
     });
   const admin = createAdminService({

@@ -87,6 +87,44 @@ describe('loadConfig', () => {
     expect(failure({ DATABASE_URL: 'mysql://user:hunter2@db/app' })).not.toContain('hunter2');
   });
 
+  it('reads the client portal settings: modes, portal URLs falling back in turn, feature keys and defaults', () => {
+    expect(load({})).toMatchObject({
+      registrationMode: 'open',
+      clientPortalUrl: 'http://localhost:3000',
+      adminPortalUrl: 'http://localhost:3000',
+      invitationExpireDays: 7,
+      userFeatures: {
+        can_view_dashboard: true,
+        can_view_reports: true,
+        can_export_data: true,
+        can_view_analytics: true,
+      },
+      termsVersion: '',
+      privacyVersion: '',
+      requireConsent: false,
+    });
+    expect(load({ FRONTEND_URL: 'https://www.example.com' })).toMatchObject({
+      clientPortalUrl: 'https://www.example.com',
+      adminPortalUrl: 'https://www.example.com',
+    });
+    expect(load({ CLIENT_PORTAL_URL: 'https://portal.example.com/' })).toMatchObject({
+      clientPortalUrl: 'https://portal.example.com',
+      adminPortalUrl: 'https://portal.example.com',
+    });
+    expect(load({ USER_FEATURES: 'a_b, beta=false ,c=on' }).userFeatures).toEqual({ a_b: true, beta: false, c: true });
+    expect(load({ USER_FEATURES: '{"x": false}' }).userFeatures).toEqual({ x: false });
+    expect(failure({ REGISTRATION_MODE: 'closed' })).toBe(
+      'REGISTRATION_MODE must be one of open, approval, invite_only (got "closed")',
+    );
+    expect(failure({ USER_FEATURES: 'Bad-Key' })).toMatch(/^USER_FEATURES must be a comma list of feature keys/);
+    expect(failure({ USER_FEATURES: 'x=maybe' })).toMatch(/^USER_FEATURES must be/);
+    expect(failure({ USER_FEATURES: '{"x": 1}' })).toMatch(/^USER_FEATURES must be/);
+    expect(failure({ TERMS_VERSION: 'v'.repeat(33) })).toMatch(
+      /^TERMS_VERSION must be a document version of at most 32/,
+    );
+    expect(failure({ ADMIN_PORTAL_URL: 'ftp://x' })).toMatch(/^ADMIN_PORTAL_URL must be an http\(s\) URL/);
+  });
+
   it('refuses production with REQUIRE_EMAIL_VERIFICATION but no SMTP_HOST', () => {
     const env = { ENVIRONMENT: 'production', SECRET_KEY: 'x'.repeat(32), REQUIRE_EMAIL_VERIFICATION: 'true' };
     expect(failure(env)).toMatch(/^SMTP_HOST must be set in production when REQUIRE_EMAIL_VERIFICATION is true/);

@@ -222,6 +222,24 @@ describe('POST /api/v1/admin/users/{id}/reject', () => {
     expect(await ctx.database.query('SELECT id FROM users WHERE id = $1', [client.id])).toHaveLength(1);
   });
 
+  it('refuses with 409 users.referenced a user a foreign table still refers to: no email, nothing deleted', async () => {
+    // A table this service does not own, referring to users without ON DELETE (as user_favorites does).
+    await ctx.database.query(
+      'CREATE TABLE IF NOT EXISTS test_favorites (id serial PRIMARY KEY, user_id integer NOT NULL REFERENCES users (id))',
+    );
+    const admin = await adminSignIn();
+    const client = await pendingClient({ email: 'fan@example.com' });
+    await ctx.database.query('INSERT INTO test_favorites (user_id) VALUES ($1)', [client.id]);
+    const response = await post(`/users/${client.id}/reject`, admin.headers, { reason: 'x' });
+    const error = expectError(response, 409, 'ConflictError');
+    expect(error.code).toBe('users.referenced');
+    expect(error.message).toContain('test_favorites');
+    expect(await outboxTo('fan@example.com')).toEqual([]);
+    expect(await ctx.database.query('SELECT id FROM users WHERE id = $1', [client.id])).toHaveLength(1);
+    expect(await auditOf('user.rejected')).toEqual([]);
+    await ctx.database.query('DROP TABLE test_favorites');
+  });
+
   it('refuses a body with unknown keys with 422', async () => {
     const admin = await adminSignIn();
     const client = await pendingClient();

@@ -6,11 +6,12 @@
 -- alembic_version) are not touched.
 
 -- users: the portal columns. Accounts that exist before this migration on a database without them are
--- approved (they could sign in until now); the 2026 schema's rows keep their own values. New rows get
--- is_approved from the service (REGISTRATION_MODE); the column default is the safe value, false.
+-- approved (they could sign in until now); the 2026 schema's rows keep their own values. The service sets
+-- is_approved on every account it creates (REGISTRATION_MODE); the column default, true, keeps rows that
+-- other tools insert without it (scripts, fixtures, the FastAPI service's own seed) working as before.
 ALTER TABLE "users" ADD COLUMN IF NOT EXISTS "role" varchar(50) DEFAULT 'client' NOT NULL;--> statement-breakpoint
 ALTER TABLE "users" ADD COLUMN IF NOT EXISTS "is_approved" boolean DEFAULT true NOT NULL;--> statement-breakpoint
-ALTER TABLE "users" ALTER COLUMN "is_approved" SET DEFAULT false;--> statement-breakpoint
+ALTER TABLE "users" ALTER COLUMN "is_approved" SET DEFAULT true;--> statement-breakpoint
 -- Added naive, like the 2026 schema's column, so that one conversion below serves both.
 ALTER TABLE "users" ADD COLUMN IF NOT EXISTS "approved_at" timestamp;--> statement-breakpoint
 ALTER TABLE "users" ALTER COLUMN "approved_at" SET DATA TYPE timestamp with time zone USING "approved_at" AT TIME ZONE 'UTC';--> statement-breakpoint

@@ -34,7 +34,7 @@ export const users = pgTable(
     isSuperuser: boolean('is_superuser').notNull().default(false),
     emailVerified: boolean('email_verified').notNull().default(false),
     role: varchar('role', { length: 50 }).$type<UserRole>().notNull().default('client'),
-    isApproved: boolean('is_approved').notNull().default(false),
+    isApproved: boolean('is_approved').notNull().default(true),
     approvedAt: timestamp('approved_at', { withTimezone: true }),
     approvedById: integer('approved_by_id'),
     companyName: varchar('company_name', { length: 255 }),
