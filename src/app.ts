@@ -8,6 +8,7 @@ import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { consentsRoutes } from './modules/consents/consents.routes.js';
 import { healthRoutes } from './modules/health/health.routes.js';
+import { invitationsRoutes } from './modules/invitations/invitations.routes.js';
 import type { OutboxOptions } from './modules/mail/mail.service.js';
 import { createMailTransport, type MailTransport } from './modules/mail/mail.transport.js';
 import { sessionsRoutes } from './modules/sessions/sessions.routes.js';
@@ -146,6 +147,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(auditRoutes, { prefix: config.apiPrefix });
   await app.register(adminRoutes, { prefix: `${config.apiPrefix}/admin` });
   await app.register(consentsRoutes, { prefix: `${config.apiPrefix}/consents` });
+  await app.register(invitationsRoutes, { prefix: config.apiPrefix });
 
   return app;
 }

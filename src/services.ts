@@ -14,6 +14,8 @@ import { createConsentsRepository } from './modules/consents/consents.repository
 import { createConsentsService } from './modules/consents/consents.service.js';
 import { createFeaturesRepository } from './modules/features/features.repository.js';
 import { createFeaturesService } from './modules/features/features.service.js';
+import { createInvitationsRepository } from './modules/invitations/invitations.repository.js';
+import { createInvitationsService } from './modules/invitations/invitations.service.js';
 import { createMailRepository } from './modules/mail/mail.repository.js';
 import { createMailService, type MailSender, type OutboxOptions } from './modules/mail/mail.service.js';
 import type { MailTransport } from './modules/mail/mail.transport.js';
@@ -105,6 +107,17 @@ export function createServices(deps: ServiceDependencies) {
     settings: { projectName: config.projectName, clientPortalUrl: config.clientPortalUrl },
   });
 
+  const invitations = createInvitationsService({
+    invitationsRepository: createInvitationsRepository(db),
+    transaction,
+    clock,
+    settings: {
+      projectName: config.projectName,
+      clientPortalUrl: config.clientPortalUrl,
+      invitationExpireDays: config.invitationExpireDays,
+    },
+  });
+
   const consents = createConsentsService({
     consentsRepository: createConsentsRepository(db),
     auditService: root.audit,
@@ -124,6 +137,7 @@ export function createServices(deps: ServiceDependencies) {
     loginThrottle,
     limitEvents,
     admin,
+    invitations,
     consents,
     transaction,
     /** Starts the email worker. */

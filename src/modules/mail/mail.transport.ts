@@ -37,8 +37,11 @@ export function createSmtpTransport(smtp: Config['smtp'], from: string): MailTra
   };
 }
 
-/** Links in a message carry single-use tokens: `token=...` values are masked when `redact` is on. */
-const TOKEN_PARAM = /([?&]token=)[^&\s"<]+/g;
+/**
+ * Links in a message carry single-use tokens: `token=...` values, and the path segment of an invitation
+ * link (`/invitation/{token}`, the FastAPI service's link shape), are masked when `redact` is on.
+ */
+const TOKEN_PARAM = /([?&]token=|\/invitation\/)[^&\s"<?#/]+/g;
 
 /**
  * Without SMTP_HOST, messages go to the log so a developer can follow the links. In production the
