@@ -109,12 +109,13 @@ function onShutdown(logger: FastifyBaseLogger, config: Config, close: () => Prom
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
-    logger.info({ signal }, 'shutting down');
+    // Armed before anything else can throw (a log line to a closed stdout): the bound holds whatever happens.
     const force = setTimeout(() => {
       logger.error('shutdown timed out, exiting');
       process.exit(1);
     }, config.shutdownDelayMs + config.shutdownTimeoutMs);
     force.unref();
+    logger.info({ signal }, 'shutting down');
     close().then(
       () => {
         logger.info('shutdown complete');
