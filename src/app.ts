@@ -18,7 +18,9 @@ import { bodyParsingPlugin } from './plugins/body-parsing.js';
 import { corsPlugin } from './plugins/cors.js';
 import { databasePlugin } from './plugins/database.js';
 import { createClientErrorHandler, createFrameworkErrorHandler, errorsPlugin } from './plugins/errors.js';
+import { createLifecycle, type Lifecycle, lifecyclePlugin } from './plugins/lifecycle.js';
 import { openApiPlugin } from './plugins/openapi.js';
+import { overloadPlugin } from './plugins/overload.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { genRequestId, requestContextPlugin } from './plugins/request-context.js';
 import { routeTablePlugin } from './plugins/route-table.js';
@@ -43,6 +45,10 @@ export interface AppDependencies {
   mailTransport?: MailTransport;
   clock?: Clock;
   outbox?: Partial<OutboxOptions>;
+  /** Shutdown and start-up state shared with the server process (a fresh one when absent). */
+  lifecycle?: Lifecycle;
+  /** Sampling interval of the overload measures (tests). */
+  overloadSampleIntervalMs?: number;
 }
 
 export const BODY_LIMIT = 1_048_576;
@@ -88,6 +94,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     connectionTimeout: SERVER_LIMITS.connectionTimeout,
     keepAliveTimeout: SERVER_LIMITS.keepAliveTimeout,
     clientErrorHandler: createClientErrorHandler(logger),
+    // The lifecycle plugin refuses late requests itself, in the envelope with Retry-After.
+    return503OnClosing: false,
     trustProxy: toFastifyTrustProxy(config.trustProxy),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -120,6 +128,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(bodyParsingPlugin);
   await app.register(requestContextPlugin);
   await app.register(securityHeadersPlugin, { apiPrefix: config.apiPrefix });
+  await app.register(overloadPlugin, {
+    ...config.overload,
+    ...(deps.overloadSampleIntervalMs ? { sampleIntervalMs: deps.overloadSampleIntervalMs } : {}),
+  });
+  await app.register(lifecyclePlugin, { lifecycle: deps.lifecycle ?? createLifecycle() });
   await app.register(trustedHostsPlugin, { allowedHosts: config.allowedHosts });
   await app.register(corsPlugin, { origins: config.corsOrigins });
   await app.register(databasePlugin, { database });

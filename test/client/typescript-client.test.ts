@@ -14,8 +14,8 @@ import {
   unwrap,
 } from '../../clients/typescript/src/index.js';
 import { generateClientTypes, TYPES_FILE } from '../../scripts/client-types.js';
+import { type ServerProcess, startServer } from '../helpers/built-server.js';
 import { recordingFetch } from '../helpers/response-recorder.js';
-import { type ServerProcess, startServer } from '../helpers/server-process.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 const SECRET_KEY = 'client-e2e-secret-key-that-is-long-enough-0123456789';
