@@ -52,8 +52,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ version: string; redis?: 
     async (request, reply) => {
       const result = await health.readiness();
       const { failures } = result;
-      const checks = { ...result.checks, ...app.lifecycle.readinessFailures() };
-      const ready = Object.values(checks).every((check) => check === 'ok');
+      const lifecycleFailures = app.lifecycle.readinessFailures();
+      const checks = { ...result.checks, ...lifecycleFailures };
+      // An optional dependency (Redis) being down shows in `checks` without taking the instance out of rotation.
+      const ready = result.ready && Object.keys(lifecycleFailures).length === 0;
       if (ready) return { status: 'ready' as const, checks };
       request.log.warn({ failures }, 'readiness check failed');
       return reply.code(503).send({ status: 'unavailable' as const, checks });
