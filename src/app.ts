@@ -25,6 +25,7 @@ import { type Clock, systemClock } from './shared/clock.js';
 import { createLogger, RequestLogController } from './shared/logger.js';
 import { createPasswordHasher, type PasswordHasher } from './shared/password-hasher.js';
 import { createValidatorCompiler } from './shared/validation.js';
+import type { Tracing } from './tracing/tracing.js';
 
 export interface AppDependencies {
   config: Config;
@@ -36,6 +37,10 @@ export interface AppDependencies {
   mailTransport?: MailTransport;
   clock?: Clock;
   outbox?: Partial<OutboxOptions>;
+  /** Tracing, when OTEL_EXPORTER_OTLP_ENDPOINT is set (see startTracing). */
+  tracing?: Tracing | undefined;
+  /** A worker of a cluster: GET /metrics answers the sum of every worker's figures, gathered by the primary. */
+  clusterWorker?: boolean;
 }
 
 export const BODY_LIMIT = 1_048_576;
@@ -58,6 +63,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // The API speaks JSON (and forms on the login routes); Fastify's built-in text/plain parser would let a
   // text body reach validation as a string instead of answering 415.
   app.removeContentTypeParser('text/plain');
+  // Observability is loaded only when asked for: off, neither prom-client nor OpenTelemetry is imported and
+  // none of their hooks runs on a request.
+  const metrics = config.metricsEnabled
+    ? (await import('./modules/metrics/metrics.registry.js')).createMetrics({
+        version: config.version,
+        database: database.kind,
+        poolStats: database.poolStats,
+        outboxDepth: () => services.mail.outboxDepth(),
+      })
+    : undefined;
   const services = createServices({
     config,
     db: database.db,
@@ -66,16 +81,25 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     mailTransport: deps.mailTransport ?? createMailTransport(config, logger),
     logger,
     ...(deps.outbox ? { outbox: deps.outbox } : {}),
+    observers: metrics?.observers,
   });
 
   // Cross-cutting, in the order they act on a request.
+  if (deps.tracing) {
+    await app.register((await import('./plugins/tracing.js')).tracingPlugin, { tracer: deps.tracing.tracer });
+  }
+  if (metrics) await app.register((await import('./plugins/metrics.js')).metricsPlugin, { metrics });
   await app.register(errorsPlugin, { bodyLimit: BODY_LIMIT });
   await app.register(requestContextPlugin);
   await app.register(securityHeadersPlugin, { apiPrefix: config.apiPrefix });
   await app.register(trustedHostsPlugin, { allowedHosts: config.allowedHosts });
   await app.register(corsPlugin, { origins: config.corsOrigins });
   await app.register(databasePlugin, { database });
-  await app.register(rateLimitPlugin, { perMinute: config.rateLimitLoginPerMinute, redis });
+  await app.register(rateLimitPlugin, {
+    perMinute: config.rateLimitLoginPerMinute,
+    redis,
+    onRejected: metrics?.rateLimited,
+  });
   await app.register(servicesPlugin, { services });
   await app.register(authPlugin);
   if (config.docsEnabled) {
@@ -88,6 +112,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   // Modules.
   await app.register(healthRoutes, { version: config.version, redis });
+  if (metrics) {
+    const scrape = deps.clusterWorker
+      ? (await import('./modules/metrics/metrics.cluster.js')).scrapeThroughPrimary(metrics.registry)
+      : metrics.scrape;
+    await app.register((await import('./modules/metrics/metrics.routes.js')).metricsRoutes, {
+      token: config.metricsToken,
+      scrape,
+      contentType: metrics.contentType,
+    });
+  }
   await app.register(authRoutes, { prefix: `${config.apiPrefix}/auth` });
   await app.register(usersRoutes, { prefix: `${config.apiPrefix}/users` });
   await app.register(sessionsRoutes, { prefix: config.apiPrefix });

@@ -5,13 +5,20 @@ import { ConfigError, loadConfig } from './config/config.js';
 import { openConfiguredDatabase } from './db/client.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createLogger } from './shared/logger.js';
+import { startTracing } from './tracing/tracing.js';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
-  const database = await openConfiguredDatabase(config, logger);
+  const tracing = await startTracing({
+    endpoint: config.otelEndpoint,
+    serviceName: config.otelServiceName,
+    version: config.version,
+    onError: (message) => logger.warn({ tracing: message }, 'tracing export error'),
+  });
+  const database = await openConfiguredDatabase(config, logger, tracing?.queryTracer);
   if (config.migrateOnStart) await database.migrate();
 
   const redis = config.redisUrl
@@ -19,16 +26,23 @@ async function main(): Promise<void> {
     : undefined;
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis error'));
 
-  const app = await buildApp({ config, database, logger, redis });
+  const app = await buildApp({ config, database, logger, redis, tracing });
   registerShutdown(logger, async () => {
     await app.close();
     await database.close();
     await redis?.quit().catch(() => redis.disconnect());
+    await tracing?.shutdown().catch(() => {});
   });
 
   await app.listen({ host: config.host, port: config.port });
   logger.info(
-    { database: database.kind, docs: config.docsEnabled ? '/docs' : false, environment: config.environment },
+    {
+      database: database.kind,
+      docs: config.docsEnabled ? '/docs' : false,
+      environment: config.environment,
+      metrics: config.metricsEnabled ? '/metrics' : false,
+      tracing: tracing ? config.otelEndpoint : false,
+    },
     'server ready',
   );
 }

@@ -6,9 +6,9 @@ import { createAuditService } from './modules/audit/audit.service.js';
 import { createAccessTokens } from './modules/auth/access-tokens.js';
 import { createAccountEmailsService } from './modules/auth/account-emails.service.js';
 import { createAuthRepository } from './modules/auth/auth.repository.js';
-import { createAuthService } from './modules/auth/auth.service.js';
+import { createAuthService, type LoginOutcome } from './modules/auth/auth.service.js';
 import { createMailRepository } from './modules/mail/mail.repository.js';
-import { createMailService, type OutboxOptions } from './modules/mail/mail.service.js';
+import { createMailService, type DeliveryResult, type OutboxOptions } from './modules/mail/mail.service.js';
 import type { MailTransport } from './modules/mail/mail.transport.js';
 import { createSessionsRepository } from './modules/sessions/sessions.repository.js';
 import { createSessionsService } from './modules/sessions/sessions.service.js';
@@ -26,6 +26,13 @@ export interface ServiceDependencies {
   mailTransport: MailTransport;
   logger: FastifyBaseLogger;
   outbox?: Partial<OutboxOptions>;
+  observers?: ServiceObservers | undefined;
+}
+
+/** What the services tell the metrics; absent (metrics off), nothing is measured. */
+export interface ServiceObservers {
+  loginOutcome(outcome: LoginOutcome): void;
+  emailDelivery(result: DeliveryResult): void;
 }
 
 /**
@@ -50,6 +57,7 @@ export function createServices(deps: ServiceDependencies) {
     clock,
     logger,
     ...(deps.outbox ? { options: deps.outbox } : {}),
+    onDelivery: deps.observers?.emailDelivery,
   });
   const accountEmails = createAccountEmailsService({
     authRepository: createAuthRepository(db),
@@ -87,6 +95,7 @@ export function createServices(deps: ServiceDependencies) {
     passwordHasher,
     accessTokens,
     settings: { requireEmailVerification: config.requireEmailVerification },
+    onLoginOutcome: deps.observers?.loginOutcome,
   });
 
   return {

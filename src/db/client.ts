@@ -5,7 +5,10 @@ import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
+import { type QueryTracer, tracePool } from './query-tracing.js';
 import * as schema from './schema.js';
+
+export type { QueryTracer } from './query-tracing.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -18,6 +21,17 @@ export interface DatabaseHandle {
   ping(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** The connection pool's figures (metrics); absent on the embedded database, which has one connection. */
+  poolStats?(): PoolStats;
+}
+
+export interface PoolStats {
+  /** Connections open, busy or idle. */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+  max: number;
 }
 
 export interface OpenDatabaseOptions {
@@ -30,6 +44,8 @@ export interface OpenDatabaseOptions {
   echo?: { debug(obj: object, msg: string): void } | undefined;
   /** Connect timeout: a database that is down must answer 503 quickly, not hang requests. */
   connectTimeoutMs?: number;
+  /** Puts every statement made inside a trace in a span of its own (tracing on). */
+  queryTracer?: QueryTracer | undefined;
 }
 
 export function echoLogger(log: OpenDatabaseOptions['echo']): DrizzleLogger | undefined {
@@ -45,25 +61,32 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 }
 
 /** Opens the database the configuration names, the same way for the server and the CLI. */
-export function openConfiguredDatabase(config: Config, echo?: OpenDatabaseOptions['echo']): Promise<DatabaseHandle> {
+export function openConfiguredDatabase(
+  config: Config,
+  echo?: OpenDatabaseOptions['echo'],
+  queryTracer?: QueryTracer,
+): Promise<DatabaseHandle> {
   return openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolMax: config.dbPoolMax,
     echo: config.dbEcho ? echo : undefined,
+    queryTracer,
   });
 }
 
 async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<DatabaseHandle> {
+  const max = options.poolMax ?? 15;
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.poolMax ?? 15,
+    max,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
     idleTimeoutMillis: 30_000,
     application_name: 'energyexe-core',
   });
   // An idle client losing its connection emits here; without a listener the process would crash.
   pool.on('error', () => {});
+  if (options.queryTracer) tracePool(pool, options.queryTracer);
   const logger = echoLogger(options.echo);
   const db = drizzleNodePg(pool, { schema, ...(logger ? { logger } : {}) }) as unknown as Database;
 
@@ -90,5 +113,11 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
     async close() {
       await pool.end();
     },
+    poolStats: () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max,
+    }),
   };
 }

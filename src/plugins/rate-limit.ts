@@ -15,8 +15,13 @@ declare module 'fastify' {
  * every process shares them; otherwise in memory. If Redis is down, requests pass (fail open) rather
  * than locking every user out.
  */
-export const rateLimitPlugin = fp<{ perMinute: number; redis?: Redis | undefined }>(
-  async (app, { perMinute, redis }) => {
+export const rateLimitPlugin = fp<{
+  perMinute: number;
+  redis?: Redis | undefined;
+  /** Told the route template of every request refused (metrics). */
+  onRejected?: ((route: string | undefined) => void) | undefined;
+}>(
+  async (app, { perMinute, redis, onRejected }) => {
     if (perMinute === 0) {
       app.decorate('authRateLimit', {});
       return;
@@ -26,6 +31,7 @@ export const rateLimitPlugin = fp<{ perMinute: number; redis?: Redis | undefined
       ...(redis ? { redis } : {}),
       nameSpace: 'energyexe:rate-limit:',
       skipOnError: true,
+      ...(onRejected ? { onExceeded: (request) => onRejected(request.routeOptions.url) } : {}),
       errorResponseBuilder: (_request, context) => errors.rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
     });
     app.decorate('authRateLimit', { config: { rateLimit: { max: perMinute, timeWindow: 60_000 } } });
