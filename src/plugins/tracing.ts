@@ -8,14 +8,14 @@ import {
   type Tracer,
   trace,
 } from '@opentelemetry/api';
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 /**
  * A SERVER span per request, named by method and route template, child of the caller's W3C `traceparent`
  * when one is sent, with the request id as an attribute. The span is made the active context for the
- * request's hooks and handler, so the database layer's spans become its children. Registered only when
- * tracing is on.
+ * request's hooks and handler (Fastify carries that context across body parsing), so the database layer's
+ * spans become its children. Registered only when tracing is on.
  */
 export const tracingPlugin = fp<{ tracer: Tracer }>(
   (app, { tracer }, done) => {
@@ -41,16 +41,6 @@ export const tracingPlugin = fp<{ tracer: Tracer }>(
       contexts.set(request, active);
       context.with(active, next);
     });
-
-    // Reading a body happens in the socket's asynchronous context, not the request's: the next stages
-    // re-enter the request's context so the handler's queries still find their parent span.
-    const resume = (request: FastifyRequest, _reply: FastifyReply, next: HookHandlerDoneFunction) => {
-      const active = contexts.get(request);
-      if (active) context.with(active, next);
-      else next();
-    };
-    app.addHook('preValidation', resume);
-    app.addHook('preHandler', resume);
 
     app.addHook('onError', (request, _reply, error, next) => {
       const active = contexts.get(request);
