@@ -162,6 +162,7 @@ describe('GET /metrics', () => {
       version: ctx.config.version,
       database: ctx.database.handle.kind,
     });
+    expect(value(samples, 'energyexe_processes')).toBe(1);
     if (ctx.database.handle.kind === 'postgres') {
       expect(value(samples, 'db_pool_max_connections')).toBe(10);
       expect(value(samples, 'db_pool_connections')).toBeGreaterThanOrEqual(1);

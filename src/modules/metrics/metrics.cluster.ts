@@ -1,4 +1,4 @@
-import cluster, { type Worker } from 'node:cluster';
+import type { Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 
 /**
@@ -24,22 +24,29 @@ interface ScrapeResponse {
   error?: string;
 }
 
-/** In the primary: answers the workers' scrape requests. Returns a function that stops answering. */
-export function serveClusterMetrics(): () => void {
+/**
+ * In the primary: answers the workers' scrape requests. Shaped as an extension of the cluster primary
+ * (src/cluster.ts), which hands it every worker message.
+ */
+export function createMetricsAggregator() {
   const aggregator = new AggregatorRegistry();
-  const onMessage = (worker: Worker, message: Partial<ScrapeRequest> | null) => {
-    if (message?.type !== SCRAPE_REQUEST || typeof message.id !== 'number') return;
-    const id = message.id;
-    const reply = (response: Omit<ScrapeResponse, 'type' | 'id'>) => {
-      if (worker.isConnected()) worker.send({ type: SCRAPE_RESPONSE, id, ...response } satisfies ScrapeResponse);
-    };
-    aggregator.clusterMetrics().then(
-      (body) => reply({ body }),
-      (error: unknown) => reply({ error: (error as Error).message ?? String(error) }),
-    );
+  return {
+    name: 'metrics',
+    /** Answers a scrape request; false for any other message. */
+    onWorkerMessage(worker: Worker, message: unknown): boolean {
+      const request = message as Partial<ScrapeRequest> | null;
+      if (request?.type !== SCRAPE_REQUEST || typeof request.id !== 'number') return false;
+      const id = request.id;
+      const reply = (response: Omit<ScrapeResponse, 'type' | 'id'>) => {
+        if (worker.isConnected()) worker.send({ type: SCRAPE_RESPONSE, id, ...response } satisfies ScrapeResponse);
+      };
+      aggregator.clusterMetrics().then(
+        (body) => reply({ body }),
+        (error: unknown) => reply({ error: (error as Error).message ?? String(error) }),
+      );
+      return true;
+    },
   };
-  cluster.on('message', onMessage);
-  return () => cluster.off('message', onMessage);
 }
 
 let nextId = 0;

@@ -42,6 +42,13 @@ export function createMetrics(sources: MetricsSources) {
     aggregator: 'max',
   }).set({ version: sources.version, database: sources.database }, 1);
 
+  new Gauge({
+    name: 'energyexe_processes',
+    help: 'Processes whose figures this scrape includes: 1, or every worker of a cluster (WEB_CONCURRENCY).',
+    registers: [registry],
+    aggregator: 'sum',
+  }).set(1);
+
   const labelNames = ['method', 'route', 'status'] as const;
   const requests = new Counter({
     name: 'http_requests_total',
