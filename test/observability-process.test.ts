@@ -1,12 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killLeftovers, type StartedProcess, startServer as startBuiltServer } from './helpers/built-server.js';
 import { find, parseMetrics, value } from './helpers/metrics.js';
 import { type OtlpReceiver, type ReceivedSpan, SPAN_KIND, startOtlpReceiver } from './helpers/otlp.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
@@ -15,7 +14,6 @@ import { createTestDatabase, type TestDatabase } from './helpers/test-database.j
  * The built server (global-setup built dist/) as `npm start` runs it, with a module-resolution hook that
  * writes down every module the process loads: metrics and tracing must cost nothing when they are off.
  */
-const ROOT = new URL('..', import.meta.url).pathname;
 const HOOKS = mkdtempSync(join(tmpdir(), 'energyexe-hooks-'));
 writeFileSync(
   join(HOOKS, 'hooks.mjs'),
@@ -32,58 +30,19 @@ writeFileSync(
   `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(HOOKS, 'hooks.mjs')).href)});\n`,
 );
 
-const running: ChildProcess[] = [];
-afterAll(() => {
-  for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterAll(killLeftovers);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-interface Started {
-  url: string;
+interface Started extends StartedProcess {
   /** The modules the process has loaded so far. */
   loaded(): string[];
-  /** SIGTERM, then the exit code. */
-  stop(): Promise<number | null>;
 }
 
+/** The built server, writing down every module it resolves. */
 async function startServer(env: Record<string, string>): Promise<Started> {
-  const port = await freePort();
   const log = join(mkdtempSync(join(tmpdir(), 'energyexe-resolve-')), 'resolved.txt');
   writeFileSync(log, '');
-  const child = spawn(process.execPath, ['--import', join(HOOKS, 'register.mjs'), 'dist/server.js'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), RESOLVE_LOG: log, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.push(child);
-  let output = '';
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('"msg":"server ready"')) resolve();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then(() => reject(new Error(`server exited early:\n${output}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    loaded: () => readFileSync(log, 'utf8').split('\n').filter(Boolean),
-    stop() {
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
+  const server = await startBuiltServer({ RESOLVE_LOG: log, ...env }, ['--import', join(HOOKS, 'register.mjs')]);
+  return { ...server, loaded: () => readFileSync(log, 'utf8').split('\n').filter(Boolean) };
 }
 
 /**
