@@ -14,7 +14,9 @@ import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
 import { databasePlugin } from './plugins/database.js';
 import { createFrameworkErrorHandler, errorsPlugin } from './plugins/errors.js';
+import { createLifecycle, type Lifecycle, lifecyclePlugin } from './plugins/lifecycle.js';
 import { openApiPlugin } from './plugins/openapi.js';
+import { overloadPlugin } from './plugins/overload.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { genRequestId, requestContextPlugin } from './plugins/request-context.js';
 import { securityHeadersPlugin } from './plugins/security-headers.js';
@@ -37,6 +39,10 @@ export interface AppDependencies {
   mailTransport?: MailTransport;
   clock?: Clock;
   outbox?: Partial<OutboxOptions>;
+  /** Shutdown and start-up state shared with the server process (a fresh one when absent). */
+  lifecycle?: Lifecycle;
+  /** Sampling interval of the overload measures (tests). */
+  overloadSampleIntervalMs?: number;
   /** Tracing, when OTEL_EXPORTER_OTLP_ENDPOINT is set (see startTracing). */
   tracing?: Tracing | undefined;
   /** A worker of a cluster: GET /metrics answers the sum of every worker's figures, gathered by the primary. */
@@ -56,6 +62,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     requestIdHeader: false,
     frameworkErrors: createFrameworkErrorHandler(config.apiPrefix),
     bodyLimit: BODY_LIMIT,
+    // The lifecycle plugin refuses late requests itself, in the envelope with Retry-After.
+    return503OnClosing: false,
     trustProxy: config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -92,6 +100,11 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(errorsPlugin, { bodyLimit: BODY_LIMIT });
   await app.register(requestContextPlugin);
   await app.register(securityHeadersPlugin, { apiPrefix: config.apiPrefix });
+  await app.register(overloadPlugin, {
+    ...config.overload,
+    ...(deps.overloadSampleIntervalMs ? { sampleIntervalMs: deps.overloadSampleIntervalMs } : {}),
+  });
+  await app.register(lifecyclePlugin, { lifecycle: deps.lifecycle ?? createLifecycle() });
   await app.register(trustedHostsPlugin, { allowedHosts: config.allowedHosts });
   await app.register(corsPlugin, { origins: config.corsOrigins });
   await app.register(databasePlugin, { database });

@@ -1,16 +1,38 @@
+import cluster from 'node:cluster';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config/config.js';
-import { openConfiguredDatabase } from './db/client.js';
+import { type Config, ConfigError, loadConfig } from './config/config.js';
+import { type DatabaseHandle, openConfiguredDatabase } from './db/client.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
+import { isDatabaseUnavailable } from './db/errors.js';
+import { createLifecycle, type Lifecycle } from './plugins/lifecycle.js';
+import { createHttpDrain } from './shared/http-drain.js';
 import { createLogger } from './shared/logger.js';
+import { isShutdownMessage } from './shared/worker-messages.js';
 import { startTracing } from './tracing/tracing.js';
-
-const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (config.webConcurrency > 1 && !config.databaseUrl) {
+    throw new ConfigError(
+      `WEB_CONCURRENCY=${config.webConcurrency} needs DATABASE_URL: the embedded database belongs to one process. Set DATABASE_URL to a PostgreSQL server, or WEB_CONCURRENCY=1.`,
+    );
+  }
+  if (config.webConcurrency > 1 && cluster.isPrimary) {
+    const { runPrimary, primaryExtensions } = await import('./cluster.js');
+    // One scrape reports every worker: the primary gathers and sums their figures (prom-client loaded only then).
+    const extensions = config.metricsEnabled
+      ? [...primaryExtensions, (await import('./modules/metrics/metrics.cluster.js')).createMetricsAggregator()]
+      : primaryExtensions;
+    return runPrimary(config, createLogger({ level: config.logLevel }), extensions);
+  }
+  return serve(config);
+}
+
+/** One process serving HTTP: the whole service, or one worker of the cluster. */
+async function serve(config: Config): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   const tracing = await startTracing({
     endpoint: config.otelEndpoint,
@@ -19,15 +41,31 @@ async function main(): Promise<void> {
     onError: (message) => logger.warn({ tracing: message }, 'tracing export error'),
   });
   const database = await openConfiguredDatabase(config, logger, tracing?.queryTracer);
-  if (config.migrateOnStart) await database.migrate();
-
+  const lifecycle = createLifecycle();
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 1000, connectTimeout: 2000 })
     : undefined;
   redis?.on('error', (error) => logger.warn({ err: error }, 'redis error'));
 
-  const app = await buildApp({ config, database, logger, redis, tracing });
-  registerShutdown(logger, async () => {
+  const app = await buildApp({
+    config,
+    database,
+    logger,
+    redis,
+    lifecycle,
+    tracing,
+    clusterWorker: cluster.isWorker,
+  });
+  // Half the shutdown time at most goes to accepting what clients had already queued before the signal.
+  const http = createHttpDrain(app.server, { backlogWindowMs: config.shutdownTimeoutMs / 2 });
+  const migrations = config.migrateOnStart ? await migrate(database, lifecycle, logger) : undefined;
+  onShutdown(logger, config, async () => {
+    lifecycle.drain();
+    // Readiness already says 503; keep serving while load balancers take this process out of rotation.
+    if (config.shutdownDelayMs > 0) await sleep(config.shutdownDelayMs);
+    await http.drain();
+    lifecycle.stop();
+    migrations?.abort();
     await app.close();
     await database.close();
     await redis?.quit().catch(() => redis.disconnect());
@@ -42,13 +80,54 @@ async function main(): Promise<void> {
       environment: config.environment,
       metrics: config.metricsEnabled ? '/metrics' : false,
       tracing: tracing ? config.otelEndpoint : false,
+      ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}),
     },
-    'server ready',
+    cluster.isWorker ? 'worker ready' : 'server ready',
   );
 }
 
-function registerShutdown(logger: FastifyBaseLogger, close: () => Promise<void>): void {
+/**
+ * Applies pending migrations before serving. A PostgreSQL server that is down at start does not stop the
+ * process: it serves its probes (readiness 503), refuses the API with 503, and retries until the database answers.
+ */
+async function migrate(
+  database: DatabaseHandle,
+  lifecycle: Lifecycle,
+  logger: FastifyBaseLogger,
+): Promise<AbortController | undefined> {
+  try {
+    await database.migrate();
+    return undefined;
+  } catch (error) {
+    if (database.kind === 'embedded' || !isDatabaseUnavailable(error)) throw error;
+    logger.warn({ err: error }, 'database unavailable at start, migrations will be retried');
+  }
+  lifecycle.block('migrations', 'The database is unavailable, try again later');
+  const controller = new AbortController();
+  void (async () => {
+    for (let attempt = 1; !controller.signal.aborted; attempt++) {
+      await sleep(Math.min(500 * attempt, 5000), undefined, { signal: controller.signal }).catch(() => {});
+      if (controller.signal.aborted) return;
+      try {
+        await database.migrate();
+        lifecycle.unblock('migrations');
+        logger.info({ attempt }, 'database reachable, migrations applied');
+        return;
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) logger.error({ err: error }, 'migrations failed');
+      }
+    }
+  })();
+  return controller;
+}
+
+/**
+ * SIGTERM or SIGINT (or, in a worker, the primary's request) starts one graceful shutdown; it must end within
+ * SHUTDOWN_DELAY_SECONDS + SHUTDOWN_TIMEOUT_SECONDS or the process exits 1. A second signal exits at once.
+ */
+function onShutdown(logger: FastifyBaseLogger, config: Config, close: () => Promise<void>): void {
   let closing = false;
+  let signals = 0;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
@@ -56,18 +135,36 @@ function registerShutdown(logger: FastifyBaseLogger, close: () => Promise<void>)
     const force = setTimeout(() => {
       logger.error('shutdown timed out, exiting');
       process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS);
+    }, config.shutdownDelayMs + config.shutdownTimeoutMs);
     force.unref();
     close().then(
-      () => process.exit(0),
+      () => {
+        logger.info('shutdown complete');
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'error during shutdown');
         process.exit(1);
       },
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal, exiting now');
+      process.exit(1);
+    }
+    shutdown(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  if (cluster.isWorker) {
+    process.on('message', (message) => {
+      if (isShutdownMessage(message)) shutdown('primary');
+    });
+    // The primary is gone (killed): nobody would replace or stop this worker any more.
+    process.on('disconnect', () => shutdown('primary exited'));
+  }
 }
 
 main().catch((error: unknown) => {

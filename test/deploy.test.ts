@@ -16,12 +16,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/test-database.j
 const ROOT = new URL('..', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, ROOT), 'utf8');
 
-/**
- * Settings of the issue-8a branch (cluster and graceful shutdown), which the deploy files already set; they
- * are in src/config/config.ts once that branch is merged, and then this list no longer matters.
- */
-const SETTINGS_OF_OTHER_BRANCHES = new Set(['WEB_CONCURRENCY', 'SHUTDOWN_DELAY_SECONDS', 'SHUTDOWN_TIMEOUT_SECONDS']);
-const isSetting = (key: string) => key in settings || SETTINGS_OF_OTHER_BRANCHES.has(key);
+const isSetting = (key: string) => key in settings;
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked field by field and every field is asserted.
 type Manifest = Record<string, any>;

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { ConfigError } from './config-error.js';
 import { resolveSecretKey } from './secret.js';
 
@@ -227,6 +228,47 @@ export const settings = {
     parse: int(0, 1000),
   },
   DB_ECHO: { default: false, description: 'Log every SQL statement at debug level.', parse: bool },
+  // Operations (issue 8): bounded waits on the database, overload, shutdown and worker processes.
+  DB_STATEMENT_TIMEOUT_MS: {
+    default: 1500,
+    description:
+      'Longest one SQL statement may run (PostgreSQL statement_timeout, plus a client-side read timeout for a server that stops answering); past it the request answers 503.',
+    parse: int(100, 3_600_000),
+  },
+  DB_POOL_TIMEOUT_MS: {
+    default: 1000,
+    description:
+      'Longest a request waits for a PostgreSQL connection (a free one in the pool, or a new one) before answering 503.',
+    parse: int(100, 600_000),
+  },
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: {
+    default: 1000,
+    description: 'Answer 503 (with Retry-After) while the mean event-loop delay is above this; 0 = never.',
+    parse: int(0, 600_000),
+  },
+  OVERLOAD_MAX_HEAP_USED_MB: {
+    default: undefined,
+    defaultLabel: '90% of the V8 heap limit',
+    description: 'Answer 503 (with Retry-After) while the JavaScript heap in use is above this; 0 = never.',
+    parse: optional(int(0, 1_000_000)),
+  },
+  SHUTDOWN_TIMEOUT_SECONDS: {
+    default: 10,
+    description:
+      'Longest the drain on SIGTERM/SIGINT may take (after SHUTDOWN_DELAY_SECONDS) before the process exits 1 regardless.',
+    parse: int(1, 3600),
+  },
+  SHUTDOWN_DELAY_SECONDS: {
+    default: 0,
+    description:
+      'Seconds to keep serving normally after SIGTERM, readiness already 503, so load balancers stop sending first.',
+    parse: int(0, 3600),
+  },
+  WEB_CONCURRENCY: {
+    default: 1,
+    description: 'Worker processes sharing the port (node:cluster); more than 1 needs DATABASE_URL.',
+    parse: int(1, 256),
+  },
   MIGRATE_ON_START: {
     default: undefined,
     defaultLabel: 'true on the embedded database, false with DATABASE_URL',
@@ -334,6 +376,12 @@ export interface Config {
   databaseUrl: string | undefined;
   dbPoolMax: number;
   dbEcho: boolean;
+  dbStatementTimeoutMs: number;
+  dbPoolTimeoutMs: number;
+  overload: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number };
+  shutdownTimeoutMs: number;
+  shutdownDelayMs: number;
+  webConcurrency: number;
   migrateOnStart: boolean;
   dataDir: string;
   redisUrl: string | undefined;
@@ -418,6 +466,18 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
     databaseUrl: s.DATABASE_URL,
     dbPoolMax: s.DB_POOL_SIZE + s.DB_MAX_OVERFLOW,
     dbEcho: s.DB_ECHO,
+    dbStatementTimeoutMs: s.DB_STATEMENT_TIMEOUT_MS,
+    dbPoolTimeoutMs: s.DB_POOL_TIMEOUT_MS,
+    overload: {
+      maxEventLoopDelayMs: s.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      maxHeapUsedBytes:
+        s.OVERLOAD_MAX_HEAP_USED_MB === undefined
+          ? Math.floor(getHeapStatistics().heap_size_limit * 0.9)
+          : s.OVERLOAD_MAX_HEAP_USED_MB * 1024 * 1024,
+    },
+    shutdownTimeoutMs: s.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    shutdownDelayMs: s.SHUTDOWN_DELAY_SECONDS * 1000,
+    webConcurrency: s.WEB_CONCURRENCY,
     migrateOnStart: s.MIGRATE_ON_START ?? s.DATABASE_URL === undefined,
     dataDir,
     redisUrl: s.REDIS_URL,

@@ -42,8 +42,13 @@ export interface OpenDatabaseOptions {
   poolMax?: number;
   /** Logs every statement (never its parameters, which may hold password hashes). */
   echo?: { debug(obj: object, msg: string): void } | undefined;
-  /** Connect timeout: a database that is down must answer 503 quickly, not hang requests. */
+  /**
+   * Longest wait for a connection, free in the pool or new: a database that is down or saturated must
+   * answer 503 quickly, not hang requests.
+   */
   connectTimeoutMs?: number;
+  /** Longest one statement may run; the client gives up shortly after, for a server that stopped answering. */
+  statementTimeoutMs?: number;
   /** Puts every statement made inside a trace in a span of its own (tracing on). */
   queryTracer?: QueryTracer | undefined;
 }
@@ -70,19 +75,30 @@ export function openConfiguredDatabase(
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolMax: config.dbPoolMax,
+    connectTimeoutMs: config.dbPoolTimeoutMs,
+    statementTimeoutMs: config.dbStatementTimeoutMs,
     echo: config.dbEcho ? echo : undefined,
     queryTracer,
   });
 }
 
+/** Margin of the client-side read timeout over the server's statement_timeout, which fires first when it can. */
+const READ_TIMEOUT_MARGIN_MS = 250;
+
 async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<DatabaseHandle> {
+  const connectionTimeoutMillis = options.connectTimeoutMs ?? 1000;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 1500;
   const max = options.poolMax ?? 15;
   const pool = new pg.Pool({
     connectionString: url,
     max,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
+    connectionTimeoutMillis,
     idleTimeoutMillis: 30_000,
     application_name: 'energyexe-core',
+    // statement_timeout covers a busy or locked database; a frozen one never sends its cancellation, so
+    // the client stops waiting too (and the pool drops that connection).
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + READ_TIMEOUT_MARGIN_MS,
   });
   // An idle client losing its connection emits here; without a listener the process would crash.
   pool.on('error', () => {});
@@ -97,8 +113,15 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
       await pool.query('SELECT 1');
     },
     async migrate() {
-      // Several processes may start with MIGRATE_ON_START at once; the advisory lock runs them one at a time.
-      const client = await pool.connect();
+      // A connection of its own, without the request timeouts: a migration may take longer than a request,
+      // and several processes starting with MIGRATE_ON_START at once wait on the advisory lock, one at a time.
+      const client = new pg.Client({
+        connectionString: url,
+        connectionTimeoutMillis,
+        application_name: 'energyexe-core',
+      });
+      client.on('error', () => {});
+      await client.connect();
       try {
         await client.query("SELECT pg_advisory_lock(hashtext('energyexe:migrations'))");
         try {
@@ -107,7 +130,7 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
           await client.query("SELECT pg_advisory_unlock(hashtext('energyexe:migrations'))");
         }
       } finally {
-        client.release();
+        await client.end();
       }
     },
     async close() {

@@ -33,6 +33,7 @@ const UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now
   '53300', // too_many_connections
+  '57014', // query_canceled: statement_timeout
   '08000',
   '08001',
   '08003',
@@ -45,7 +46,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
     const message = e.message ?? '';
     if (
-      /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|PGlite is closed|Cannot use a pool after calling end/i.test(
+      /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connect ECONNREFUSED|PGlite is closed|Cannot use a pool after calling end/i.test(
         message,
       )
     ) {

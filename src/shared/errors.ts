@@ -94,5 +94,15 @@ export const errors = {
     }),
   serviceUnavailable: (message = 'A dependency is unavailable, try again later', cause?: unknown) =>
     new AppError('ServiceUnavailableError', 'service.unavailable', message, { cause }),
+  /** Load shedding: past the event-loop or memory threshold, better a quick retry elsewhere than a queue. */
+  overloaded: (retryAfterSeconds: number) =>
+    new AppError('ServiceUnavailableError', 'service.overloaded', 'The service is overloaded, try again later', {
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    }),
+  /** Not serving yet (migrations pending) or any more (the process is shutting down). */
+  notServing: (message: string, retryAfterSeconds: number) =>
+    new AppError('ServiceUnavailableError', 'service.unavailable', message, {
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    }),
   internal: () => new AppError('InternalServerError', 'internal_error', 'Internal server error'),
 };

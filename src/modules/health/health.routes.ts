@@ -42,7 +42,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ version: string; redis?: 
       },
     },
     async (request, reply) => {
-      const { ready, checks, failures } = await health.readiness();
+      const result = await health.readiness();
+      const { failures } = result;
+      const checks = { ...result.checks, ...app.lifecycle.readinessFailures() };
+      const ready = Object.values(checks).every((check) => check === 'ok');
       if (ready) return { status: 'ready' as const, checks };
       request.log.warn({ failures }, 'readiness check failed');
       return reply.code(503).send({ status: 'unavailable' as const, checks });
