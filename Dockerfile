@@ -50,5 +50,8 @@ EXPOSE 8000
 # Host "localhost": with a restrictive ALLOWED_HOSTS, include localhost or the check answers 400.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "require('node:http').get({ host: '127.0.0.1', port: process.env.PORT || 8000, path: '/health', headers: { host: 'localhost' }, timeout: 4000 }, (res) => process.exit(res.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1)).on('timeout', () => process.exit(1))"]
-# Exec form: node is PID 1 and receives SIGTERM itself, which closes the server gracefully.
+# Exec form: node is PID 1 and receives SIGTERM itself, which drains the server (and, with WEB_CONCURRENCY > 1,
+# every worker). `docker stop` waits 10 s by default, SHUTDOWN_TIMEOUT_SECONDS's default: give it more time
+# (`docker stop -t 30`, compose stop_grace_period) when SHUTDOWN_DELAY_SECONDS is set.
+STOPSIGNAL SIGTERM
 CMD ["node", "dist/server.js"]

@@ -121,7 +121,7 @@ export async function createBenchDatabase(name) {
 }
 
 /** The production server on that database, migrated on start, rate limits off, logs at info to /dev/null. */
-export async function startApi(databaseUrl, extraArgs = []) {
+export async function startApi(databaseUrl, extraArgs = [], extraEnv = {}) {
   const port = await freePort();
   const child = start('api', [...extraArgs, 'dist/server.js'], {
     DATABASE_URL: databaseUrl,
@@ -133,6 +133,7 @@ export async function startApi(databaseUrl, extraArgs = []) {
     RATE_LIMIT_LOGIN_PER_MINUTE: '0',
     LOG_LEVEL: 'info',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-data-')),
+    ...extraEnv,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/health/ready`);

@@ -57,6 +57,11 @@ function podEnvironment(): Record<string, string> {
   return { ...configMap(), ...secret(), SECRET_KEY: TEST_SECRET, METRICS_TOKEN: 'a-token' };
 }
 
+/** The same, for the app these tests build: load shedding off, since a busy test machine is not what is tested. */
+function testedPodEnvironment(): Record<string, string> {
+  return { ...podEnvironment(), OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' };
+}
+
 /** Kubernetes quantities (250m, 1, 512Mi) in base units, to compare requests with limits. */
 function quantity(value: string | number): number {
   const match = /^([0-9.]+)(m|Ki|Mi|Gi)?$/.exec(String(value));
@@ -161,7 +166,7 @@ describe('the Kubernetes manifests', () => {
     let app: FastifyInstance;
     beforeAll(async () => {
       database = await createTestDatabase();
-      const config = loadConfig(podEnvironment());
+      const config = loadConfig(testedPodEnvironment());
       app = await buildApp({ config, database: database.handle, logger: createLogger({ level: 'silent' }) });
       await app.ready();
     });

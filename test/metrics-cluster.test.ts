@@ -17,6 +17,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('GET /metrics with WEB_CONCURREN
     database = await createTestDatabase();
     server = await startServer({
       DATABASE_URL: database.url as string,
+      SECRET_KEY: 'a-secret-key-shared-by-both-workers-0123456789',
+      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
       WEB_CONCURRENCY: '2',
       DB_POOL_SIZE: '3',
       DB_MAX_OVERFLOW: '1',

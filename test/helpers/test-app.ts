@@ -37,6 +37,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     LOG_LEVEL: 'info',
     RATE_LIMIT_LOGIN_PER_MINUTE: '0',
     DOCS_ENABLED: 'true',
+    // Load shedding off: a busy test machine stalls the event loop past any threshold (overload.test.ts sets it).
+    OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...env,
   });
 }
