@@ -21,6 +21,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the built server with WEB_CONCU
       RATE_LIMIT_LOGIN_PER_MINUTE: '0',
       OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
       SHUTDOWN_TIMEOUT_SECONDS: '30',
+      DB_POOL_TIMEOUT_MS: '10000',
+      DB_STATEMENT_TIMEOUT_MS: '10000',
       DATA_DIR: mkdtempSync(join(tmpdir(), 'energyexe-cluster-')),
     });
   }, 60_000);

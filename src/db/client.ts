@@ -102,6 +102,10 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
   });
   // An idle client losing its connection emits here; without a listener the process would crash.
   pool.on('error', () => {});
+  // The pool listens to a client's errors only until the first one; a client it is discarding (after a read
+  // timeout, say) can still get a second, such as the server's late cancellation then its termination, and an
+  // unheard 'error' event would crash the process. The queries get their errors through their own callbacks.
+  pool.on('connect', (client) => client.on('error', () => {}));
   if (options.queryTracer) tracePool(pool, options.queryTracer);
   const logger = echoLogger(options.echo);
   const db = drizzleNodePg(pool, { schema, ...(logger ? { logger } : {}) }) as unknown as Database;
