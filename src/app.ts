@@ -34,6 +34,7 @@ import { createLimitEvents, type LimitEvents } from './shared/limit-events.js';
 import { createLogger, RequestLogController } from './shared/logger.js';
 import { createPasswordHasher, type PasswordHasher } from './shared/password-hasher.js';
 import { createValidatorCompiler } from './shared/validation.js';
+import type { Tracing } from './tracing/tracing.js';
 
 export interface AppDependencies {
   config: Config;
@@ -49,6 +50,10 @@ export interface AppDependencies {
   lifecycle?: Lifecycle;
   /** Sampling interval of the overload measures (tests). */
   overloadSampleIntervalMs?: number;
+  /** Tracing, when OTEL_EXPORTER_OTLP_ENDPOINT is set (see startTracing). */
+  tracing?: Tracing | undefined;
+  /** A worker of a cluster: GET /metrics answers the sum of every worker's figures, gathered by the primary. */
+  clusterWorker?: boolean;
 }
 
 export const BODY_LIMIT = 1_048_576;
@@ -109,6 +114,22 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
         onSwitch: (backend) => limitEvents.emit({ type: 'counter_backend', backend }),
       })
     : createMemoryCounterStore();
+  // Observability is loaded only when asked for: off, neither prom-client nor OpenTelemetry is imported and
+  // none of their hooks runs on a request.
+  const metrics = config.metricsEnabled
+    ? (await import('./modules/metrics/metrics.registry.js')).createMetrics({
+        version: config.version,
+        database: database.kind,
+        poolStats: database.poolStats,
+        outboxDepth: () => services.mail.outboxDepth(),
+      })
+    : undefined;
+  if (metrics) {
+    limitEvents.on((event) => {
+      if (event.type === 'rate_limited') metrics.rateLimited(event.route);
+      else if (event.type === 'login_throttled') metrics.observers.loginOutcome('throttled');
+    });
+  }
   const services = createServices({
     config,
     db: database.db,
@@ -119,11 +140,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     counters,
     limitEvents,
     ...(deps.outbox ? { outbox: deps.outbox } : {}),
+    observers: metrics?.observers,
   });
 
   // First, so that it sees every route registered after it (docs included).
   await app.register(routeTablePlugin);
   // Cross-cutting, in the order they act on a request.
+  if (deps.tracing) {
+    await app.register((await import('./plugins/tracing.js')).tracingPlugin, { tracer: deps.tracing.tracer });
+  }
+  if (metrics) await app.register((await import('./plugins/metrics.js')).metricsPlugin, { metrics });
   await app.register(errorsPlugin, { bodyLimit: BODY_LIMIT });
   await app.register(bodyParsingPlugin);
   await app.register(requestContextPlugin);
@@ -154,6 +180,16 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   // Modules.
   await app.register(healthRoutes, { version: config.version, redis });
+  if (metrics) {
+    const scrape = deps.clusterWorker
+      ? (await import('./modules/metrics/metrics.cluster.js')).scrapeThroughPrimary(metrics.registry)
+      : metrics.scrape;
+    await app.register((await import('./modules/metrics/metrics.routes.js')).metricsRoutes, {
+      token: config.metricsToken,
+      scrape,
+      contentType: metrics.contentType,
+    });
+  }
   await app.register(authRoutes, { prefix: `${config.apiPrefix}/auth` });
   await app.register(usersRoutes, { prefix: `${config.apiPrefix}/users` });
   await app.register(sessionsRoutes, { prefix: config.apiPrefix });

@@ -12,6 +12,7 @@ import { REDIS_CLIENT_OPTIONS } from './shared/counter-store.js';
 import { createHttpDrain } from './shared/http-drain.js';
 import { createLogger } from './shared/logger.js';
 import { isShutdownMessage } from './shared/worker-messages.js';
+import { startTracing } from './tracing/tracing.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -21,8 +22,12 @@ async function main(): Promise<void> {
     );
   }
   if (config.webConcurrency > 1 && cluster.isPrimary) {
-    const { runPrimary } = await import('./cluster.js');
-    return runPrimary(config, createLogger({ level: config.logLevel }));
+    const { runPrimary, primaryExtensions } = await import('./cluster.js');
+    // One scrape reports every worker: the primary gathers and sums their figures (prom-client loaded only then).
+    const extensions = config.metricsEnabled
+      ? [...primaryExtensions, (await import('./modules/metrics/metrics.cluster.js')).createMetricsAggregator()]
+      : primaryExtensions;
+    return runPrimary(config, createLogger({ level: config.logLevel }), extensions);
   }
   return serve(config);
 }
@@ -30,13 +35,27 @@ async function main(): Promise<void> {
 /** One process serving HTTP: the whole service, or one worker of the cluster. */
 async function serve(config: Config): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
-  const database = await openConfiguredDatabase(config, logger);
+  const tracing = await startTracing({
+    endpoint: config.otelEndpoint,
+    serviceName: config.otelServiceName,
+    version: config.version,
+    onError: (message) => logger.warn({ tracing: message }, 'tracing export error'),
+  });
+  const database = await openConfiguredDatabase(config, logger, tracing?.queryTracer);
   const lifecycle = createLifecycle();
   const redis = config.redisUrl ? new Redis(config.redisUrl, REDIS_CLIENT_OPTIONS) : undefined;
   // Each reconnect attempt fails while Redis is down: debug only; the switch to memory is logged once (warn).
   redis?.on('error', (error) => logger.debug({ err: error }, 'redis error'));
 
-  const app = await buildApp({ config, database, logger, redis, lifecycle });
+  const app = await buildApp({
+    config,
+    database,
+    logger,
+    redis,
+    lifecycle,
+    tracing,
+    clusterWorker: cluster.isWorker,
+  });
   // Half the shutdown time at most goes to accepting what clients had already queued before the signal.
   const http = createHttpDrain(app.server, { backlogWindowMs: config.shutdownTimeoutMs / 2 });
   const migrations = config.migrateOnStart ? await migrate(database, lifecycle, logger) : undefined;
@@ -50,6 +69,7 @@ async function serve(config: Config): Promise<void> {
     await app.close();
     await database.close();
     await redis?.quit().catch(() => redis.disconnect());
+    await tracing?.shutdown().catch(() => {});
   });
 
   await app.listen({ host: config.host, port: config.port });
@@ -58,6 +78,8 @@ async function serve(config: Config): Promise<void> {
       database: database.kind,
       docs: config.docsEnabled ? '/docs' : false,
       environment: config.environment,
+      metrics: config.metricsEnabled ? '/metrics' : false,
+      tracing: tracing ? config.otelEndpoint : false,
       ...(cluster.isWorker ? { worker: cluster.worker?.id } : {}),
     },
     cluster.isWorker ? 'worker ready' : 'server ready',

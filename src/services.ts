@@ -8,7 +8,7 @@ import { createAuditService } from './modules/audit/audit.service.js';
 import { createAccessTokens } from './modules/auth/access-tokens.js';
 import { createAccountEmailsService } from './modules/auth/account-emails.service.js';
 import { createAuthRepository } from './modules/auth/auth.repository.js';
-import { createAuthService } from './modules/auth/auth.service.js';
+import { createAuthService, type LoginOutcome } from './modules/auth/auth.service.js';
 import { createLoginThrottle, type LoginThrottle } from './modules/auth/login-throttle.js';
 import { createConsentsRepository } from './modules/consents/consents.repository.js';
 import { createConsentsService } from './modules/consents/consents.service.js';
@@ -17,7 +17,12 @@ import { createFeaturesService } from './modules/features/features.service.js';
 import { createInvitationsRepository } from './modules/invitations/invitations.repository.js';
 import { createInvitationsService } from './modules/invitations/invitations.service.js';
 import { createMailRepository } from './modules/mail/mail.repository.js';
-import { createMailService, type MailSender, type OutboxOptions } from './modules/mail/mail.service.js';
+import {
+  createMailService,
+  type DeliveryResult,
+  type MailSender,
+  type OutboxOptions,
+} from './modules/mail/mail.service.js';
 import type { MailTransport } from './modules/mail/mail.transport.js';
 import { createSessionsRepository } from './modules/sessions/sessions.repository.js';
 import { createSessionsService } from './modules/sessions/sessions.service.js';
@@ -41,6 +46,13 @@ export interface ServiceDependencies {
   /** Where the per-account login counters live (default: this process's memory). */
   counters?: CounterStore;
   limitEvents?: LimitEvents;
+  observers?: ServiceObservers | undefined;
+}
+
+/** What the services tell the metrics; absent (metrics off), nothing is measured. */
+export interface ServiceObservers {
+  loginOutcome(outcome: LoginOutcome): void;
+  emailDelivery(result: DeliveryResult): void;
 }
 
 /**
@@ -66,6 +78,7 @@ export function createServices(deps: ServiceDependencies) {
     clock,
     logger,
     ...(deps.outbox ? { options: deps.outbox } : {}),
+    onDelivery: deps.observers?.emailDelivery,
   });
 
   const shared = { config, clock, passwordHasher, passwordPolicy, loginThrottle, background };
@@ -83,6 +96,7 @@ export function createServices(deps: ServiceDependencies) {
     passwordHasher,
     accessTokens,
     loginThrottle,
+    onLoginOutcome: deps.observers?.loginOutcome,
     settings: { requireEmailVerification: config.requireEmailVerification, registrationMode: config.registrationMode },
   });
 

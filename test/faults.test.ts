@@ -236,7 +236,10 @@ describe.skipIf(!enabled)('fault tests: the built server on a PostgreSQL and a R
     expect((await timed(`${server.url}/health`)).status).toBe(200);
 
     await redis.start();
-    await within(15_000, async () => JSON.parse((await timed(`${server.url}/health/ready`)).body).checks.redis === 'ok');
+    await within(
+      15_000,
+      async () => JSON.parse((await timed(`${server.url}/health/ready`)).body).checks.redis === 'ok',
+    );
     // A fresh Redis has no counters: three attempts pass, the fourth is limited again.
     const after = [];
     for (let i = 0; i < 4; i++) after.push((await attempt()).status);

@@ -470,6 +470,29 @@ export const settings = {
       'Answer 403 consent.required on authenticated routes (but /users/me, /consents and /auth) until the current versions are accepted.',
     parse: bool,
   },
+  // Observability (issue 8): metrics and tracing, both off unless asked for.
+  METRICS_ENABLED: {
+    default: false,
+    description: 'Serve Prometheus metrics at GET /metrics (outside API_V1_STR).',
+    parse: bool,
+  },
+  METRICS_TOKEN: {
+    default: undefined,
+    defaultLabel: '(unset: /metrics asks no token)',
+    description: 'Bearer token that GET /metrics requires when set.',
+    parse: optional(str),
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    default: undefined,
+    defaultLabel: '(unset: no tracing)',
+    description: 'OTLP/HTTP collector URL; when set, spans are sent to its /v1/traces.',
+    parse: optional(httpUrl),
+  },
+  OTEL_SERVICE_NAME: {
+    default: 'energyexe-core',
+    description: 'service.name of the traces.',
+    parse: str,
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -531,6 +554,10 @@ export interface Config {
     fromEmail: string | undefined;
     fromName: string;
   };
+  metricsEnabled: boolean;
+  metricsToken: string | undefined;
+  otelEndpoint: string | undefined;
+  otelServiceName: string;
 }
 
 function readPackageVersion(): string {
@@ -638,5 +665,9 @@ export function loadConfig(env: Record<string, string | undefined> = { ...readDo
       fromEmail: s.EMAILS_FROM_EMAIL,
       fromName: s.EMAILS_FROM_NAME ?? s.PROJECT_NAME,
     },
+    metricsEnabled: s.METRICS_ENABLED,
+    metricsToken: s.METRICS_TOKEN,
+    otelEndpoint: s.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otelServiceName: s.OTEL_SERVICE_NAME,
   };
 }

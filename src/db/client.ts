@@ -5,7 +5,10 @@ import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
+import { type QueryTracer, tracePool } from './query-tracing.js';
 import * as schema from './schema.js';
+
+export type { QueryTracer } from './query-tracing.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
@@ -18,6 +21,17 @@ export interface DatabaseHandle {
   ping(): Promise<void>;
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** The connection pool's figures (metrics); absent on the embedded database, which has one connection. */
+  poolStats?(): PoolStats;
+}
+
+export interface PoolStats {
+  /** Connections open, busy or idle. */
+  total: number;
+  idle: number;
+  /** Queries waiting for a connection. */
+  waiting: number;
+  max: number;
 }
 
 export interface OpenDatabaseOptions {
@@ -35,6 +49,8 @@ export interface OpenDatabaseOptions {
   connectTimeoutMs?: number;
   /** Longest one statement may run; the client gives up shortly after, for a server that stopped answering. */
   statementTimeoutMs?: number;
+  /** Puts every statement made inside a trace in a span of its own (tracing on). */
+  queryTracer?: QueryTracer | undefined;
 }
 
 export function echoLogger(log: OpenDatabaseOptions['echo']): DrizzleLogger | undefined {
@@ -50,7 +66,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 }
 
 /** Opens the database the configuration names, the same way for the server and the CLI. */
-export function openConfiguredDatabase(config: Config, echo?: OpenDatabaseOptions['echo']): Promise<DatabaseHandle> {
+export function openConfiguredDatabase(
+  config: Config,
+  echo?: OpenDatabaseOptions['echo'],
+  queryTracer?: QueryTracer,
+): Promise<DatabaseHandle> {
   return openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
@@ -58,6 +78,7 @@ export function openConfiguredDatabase(config: Config, echo?: OpenDatabaseOption
     connectTimeoutMs: config.dbPoolTimeoutMs,
     statementTimeoutMs: config.dbStatementTimeoutMs,
     echo: config.dbEcho ? echo : undefined,
+    queryTracer,
   });
 }
 
@@ -67,9 +88,10 @@ const READ_TIMEOUT_MARGIN_MS = 250;
 async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<DatabaseHandle> {
   const connectionTimeoutMillis = options.connectTimeoutMs ?? 1000;
   const statementTimeoutMs = options.statementTimeoutMs ?? 1500;
+  const max = options.poolMax ?? 15;
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.poolMax ?? 15,
+    max,
     connectionTimeoutMillis,
     idleTimeoutMillis: 30_000,
     application_name: 'energyexe-core',
@@ -84,6 +106,7 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
   // timeout, say) can still get a second, such as the server's late cancellation then its termination, and an
   // unheard 'error' event would crash the process. The queries get their errors through their own callbacks.
   pool.on('connect', (client) => client.on('error', () => {}));
+  if (options.queryTracer) tracePool(pool, options.queryTracer);
   const logger = echoLogger(options.echo);
   const db = drizzleNodePg(pool, { schema, ...(logger ? { logger } : {}) }) as unknown as Database;
 
@@ -117,5 +140,11 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
     async close() {
       await pool.end();
     },
+    poolStats: () => ({
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      waiting: pool.waitingCount,
+      max,
+    }),
   };
 }

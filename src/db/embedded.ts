@@ -9,6 +9,7 @@ import {
   type OpenDatabaseOptions,
 } from './client.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { tracePglite } from './query-tracing.js';
 import * as schema from './schema.js';
 
 /** The embedded PostgreSQL (PGlite) in DATA_DIR/pgdata, locked to this process. */
@@ -16,6 +17,7 @@ export async function openEmbedded(options: OpenDatabaseOptions): Promise<Databa
   const lock = options.dataDir ? lockDataDir(options.dataDir) : undefined;
   try {
     const client = await PGlite.create(options.dataDir ? `${options.dataDir}/pgdata` : undefined);
+    if (options.queryTracer) tracePglite(client, options.queryTracer);
     return wrapEmbedded(client, options.echo, () => lock?.release());
   } catch (error) {
     lock?.release();

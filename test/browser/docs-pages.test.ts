@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ServerProcess, startServer } from '../helpers/api-server.js';
 import { ARTIFACTS_DIR, browserTestsSkipReason, launchBrowser, type TestBrowser } from '../helpers/browser.js';
-import { type ServerProcess, startServer } from '../helpers/built-server.js';
 
 const skipReason = browserTestsSkipReason();
 if (skipReason) process.stdout.write(`docs pages in a browser: skipped, ${skipReason}\n`);

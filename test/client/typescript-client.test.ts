@@ -14,7 +14,7 @@ import {
   unwrap,
 } from '../../clients/typescript/src/index.js';
 import { generateClientTypes, TYPES_FILE } from '../../scripts/client-types.js';
-import { type ServerProcess, startServer } from '../helpers/built-server.js';
+import { type ServerProcess, startServer } from '../helpers/api-server.js';
 import { recordingFetch } from '../helpers/response-recorder.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 

@@ -1,19 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
-/** The built server (global-setup built dist/ for this run), started the way `npm start` starts it. */
-const ROOT = new URL('../..', import.meta.url).pathname;
+/** The repository root: the built server runs from here as `npm start` runs it (global-setup built dist/). */
+export const ROOT = new URL('../..', import.meta.url).pathname;
 
-export interface ServerProcess {
-  url: string;
-  port: number;
-  child: ChildProcess;
-  output(): string;
-  /** SIGTERM, then SIGKILL if it has not exited within 10 s; removes its data directory. */
-  stop(): Promise<void>;
+const running: ChildProcess[] = [];
+
+/** Kills whatever a test file left running (call from afterAll). */
+export function killLeftovers(): void {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 export async function freePort(): Promise<number> {
@@ -26,47 +21,67 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts dist/server.js on a free loopback port with a data directory of its own; resolves when it is ready. */
-export async function startServer(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), 'energyexe-server-'));
-  const child = spawn(process.execPath, ['dist/server.js'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const server: ServerProcess = {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    child,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      rmSync(dataDir, { recursive: true, force: true });
+export interface StartedProcess {
+  port: number;
+  url: string;
+  output(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts `node <args>` (or `command`) with only PATH and `env`, and resolves once its output contains `ready`
+ * (rejects if it exits first).
+ */
+export async function startProcess(options: {
+  args: string[];
+  env: Record<string, string>;
+  port: number;
+  ready: string;
+  /** Another program than node (its arguments in `commandArgs`). */
+  command?: string;
+  commandArgs?: string[];
+}): Promise<StartedProcess> {
+  const child = spawn(
+    options.command ?? process.execPath,
+    options.command ? (options.commandArgs ?? []) : options.args,
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-  };
+  );
+  running.push(child);
+  let output = '';
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start within 30 s:\n${output}`)), 30_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('"msg":"server ready"')) {
-        clearTimeout(timer);
-        resolve();
-      }
+      if (output.includes(options.ready)) resolve();
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited before it was ready:\n${output}`));
-    });
+    void exited.then(() => reject(new Error(`${options.args.join(' ')} exited early:\n${output}`)));
   });
-  return server;
+  return {
+    port: options.port,
+    url: `http://127.0.0.1:${options.port}`,
+    output: () => output,
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** The built API server on a free port of 127.0.0.1. */
+export async function startServer(env: Record<string, string>, nodeArgs: string[] = []): Promise<StartedProcess> {
+  const port = await freePort();
+  return startProcess({
+    args: [...nodeArgs, 'dist/server.js'],
+    // Load shedding off: a busy test machine stalls the event loop past any threshold.
+    env: { HOST: '127.0.0.1', PORT: String(port), OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
+    port,
+    ready: '"msg":"server ready"',
+  });
 }

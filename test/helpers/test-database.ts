@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
+import { type DatabaseHandle, openDatabase, type QueryTracer } from '../../src/db/client.js';
 import { wrapEmbedded } from '../../src/db/embedded.js';
+import { tracePglite } from '../../src/db/query-tracing.js';
 
 export interface TestDatabase {
   handle: DatabaseHandle;
@@ -41,13 +42,17 @@ async function truncateAll(query: TestDatabase['query']): Promise<void> {
  * A database of this test file's own: on real PostgreSQL (TEST_DATABASE_URL) a new database, else an
  * embedded one. `migrated: false` gives an empty one (legacy adoption tests run their own fixture first).
  */
-export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  options: { migrated?: boolean; queryTracer?: QueryTracer } = {},
+): Promise<TestDatabase> {
   const migrated = options.migrated ?? true;
   const baseUrl = testDatabaseUrl();
-  return baseUrl ? createPostgresDatabase(baseUrl, migrated) : createEmbeddedDatabase(migrated);
+  return baseUrl
+    ? createPostgresDatabase(baseUrl, migrated, options.queryTracer)
+    : createEmbeddedDatabase(migrated, options.queryTracer);
 }
 
-async function createEmbeddedDatabase(migrated: boolean): Promise<TestDatabase> {
+async function createEmbeddedDatabase(migrated: boolean, queryTracer?: QueryTracer): Promise<TestDatabase> {
   const template = process.env.ENERGYEXE_TEST_TEMPLATE;
   let client: PGlite;
   if (migrated && template) {
@@ -55,6 +60,7 @@ async function createEmbeddedDatabase(migrated: boolean): Promise<TestDatabase> 
   } else {
     client = await PGlite.create();
   }
+  if (queryTracer) tracePglite(client, queryTracer);
   const handle = wrapEmbedded(client);
   if (migrated && !template) await handle.migrate();
   const query: TestDatabase['query'] = async (sql, params) => {
@@ -65,7 +71,11 @@ async function createEmbeddedDatabase(migrated: boolean): Promise<TestDatabase> 
   return { handle, query, reset: () => truncateAll(query), close: () => handle.close() };
 }
 
-async function createPostgresDatabase(baseUrl: string, migrated: boolean): Promise<TestDatabase> {
+async function createPostgresDatabase(
+  baseUrl: string,
+  migrated: boolean,
+  queryTracer?: QueryTracer,
+): Promise<TestDatabase> {
   const base = assertTestDatabaseUrl(baseUrl);
   const baseName = decodeURIComponent(base.pathname.slice(1));
   const name = `${baseName}_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -78,11 +88,12 @@ async function createPostgresDatabase(baseUrl: string, migrated: boolean): Promi
   }
   const url = new URL(base);
   url.pathname = `/${name}`;
-  const handle = await openDatabase({ databaseUrl: url.toString(), poolMax: 10 });
+  const handle = await openDatabase({ databaseUrl: url.toString(), poolMax: 10, queryTracer });
   if (migrated) await handle.migrate();
 
   const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
-  // An idle connection ended by the server (a backend terminated on the shared cluster) must not crash the run.
+  // pool.end() resolves before its clients' sockets are closed, so the DROP DATABASE ... WITH (FORCE) of close()
+  // can terminate one of them (57P01); without a listener the pool rethrows that as an uncaught exception.
   pool.on('error', () => {});
   const query: TestDatabase['query'] = async (sql, params) => (await pool.query(sql, params)).rows;
   return {

@@ -13,6 +13,26 @@ export interface TokenPair extends IssuedAccessToken {
   refresh_token: string;
 }
 
+/** How a login attempt ended, as metrics count it; `throttled` is reported by the per-account throttle. */
+export type LoginOutcome =
+  | 'success'
+  | 'wrong_password'
+  | 'unknown_user'
+  | 'inactive'
+  | 'email_not_verified'
+  | 'pending_approval'
+  | 'throttled';
+
+export const LOGIN_OUTCOMES: readonly LoginOutcome[] = [
+  'success',
+  'wrong_password',
+  'unknown_user',
+  'inactive',
+  'email_not_verified',
+  'pending_approval',
+  'throttled',
+];
+
 export function createAuthService(deps: {
   usersRepository: UsersRepository;
   usersService: UsersService;
@@ -22,11 +42,15 @@ export function createAuthService(deps: {
   accessTokens: AccessTokens;
   loginThrottle: LoginThrottle;
   settings: { requireEmailVerification: boolean; registrationMode: RegistrationMode };
+  /** Told how every login attempt ends (metrics); absent when nothing measures. "throttled" comes from the throttle's events. */
+  onLoginOutcome?: ((outcome: LoginOutcome) => void) | undefined;
 }) {
   const { usersRepository, usersService, sessionsService, auditService, passwordHasher, accessTokens, loginThrottle } =
     deps;
+  const onLoginOutcome = deps.onLoginOutcome;
 
-  const failed = async (reason: string, meta: RequestMeta, user?: UserRow) => {
+  const failed = async (reason: Exclude<LoginOutcome, 'success' | 'throttled'>, meta: RequestMeta, user?: UserRow) => {
+    onLoginOutcome?.(reason);
     await auditService.record({ event: 'auth.login.failed', subjectUserId: user?.id, details: { reason } }, meta);
   };
 
@@ -124,6 +148,7 @@ export function createAuthService(deps: {
         },
         meta,
       );
+      onLoginOutcome?.('success');
       return tokens(user.id, session.id, refreshToken);
     },
 

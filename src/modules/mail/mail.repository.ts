@@ -54,6 +54,13 @@ export function createMailRepository(db: Database) {
       }));
     },
 
+    /** Messages waiting for delivery; answered from the partial index of pending rows, not a table scan. */
+    async countPending(): Promise<number> {
+      const result = await db.execute(sql`SELECT count(*) AS n FROM ${emailOutbox} WHERE status = 'pending'`);
+      const row = (result as unknown as { rows: Record<string, unknown>[] }).rows[0];
+      return Number(row?.n ?? 0);
+    },
+
     /** Sent: the bodies (which may hold single-use links) are not kept. */
     async markSent(id: number, now: Date): Promise<void> {
       await db

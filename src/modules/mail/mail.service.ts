@@ -13,6 +13,9 @@ export interface OutboxOptions {
   batchSize: number;
 }
 
+/** How one delivery attempt ended: sent, failed with a retry ahead, or failed for good. */
+export type DeliveryResult = 'sent' | 'retry' | 'failed';
+
 export const DEFAULT_OUTBOX: OutboxOptions = {
   maxAttempts: 6,
   baseDelayMs: 2_000,
@@ -32,6 +35,8 @@ export function createMailService(deps: {
   clock: Clock;
   logger: FastifyBaseLogger;
   options?: Partial<OutboxOptions>;
+  /** Told how every delivery attempt ends (metrics); absent when nothing measures. */
+  onDelivery?: ((result: DeliveryResult) => void) | undefined;
 }) {
   const { mailRepository, transport, clock, logger } = deps;
   const options = { ...DEFAULT_OUTBOX, ...deps.options };
@@ -47,12 +52,14 @@ export function createMailService(deps: {
     try {
       await transport.send(email);
       await mailRepository.markSent(email.id, clock.now());
+      deps.onDelivery?.('sent');
       logger.info({ email_id: email.id, attempt, transport: transport.kind }, 'email sent');
     } catch (error) {
       const message = (error as Error).message ?? String(error);
       const final = attempt >= options.maxAttempts;
       const next = final ? null : new Date(clock.now().getTime() + backoff(attempt));
       await mailRepository.markAttemptFailed(email.id, message, next);
+      deps.onDelivery?.(final ? 'failed' : 'retry');
       if (final) logger.error({ email_id: email.id, attempt, err: error }, 'email failed, giving up');
       else logger.warn({ email_id: email.id, attempt, retry_at: next, err: error }, 'email failed, will retry');
     }
@@ -102,6 +109,9 @@ export function createMailService(deps: {
         },
       };
     },
+
+    /** Messages waiting to be sent (metrics). */
+    outboxDepth: () => mailRepository.countPending(),
 
     /** Delivers whatever is due now; resolves when the pass is done (tests, shutdown). */
     flush: () => kick(),
