@@ -216,26 +216,25 @@ describe('POST /api/v1/admin/invitations', () => {
 
   it('invites an address again once its invitation expired or was revoked (the FastAPI service answered 500)', async () => {
     const sender = await ctx.signIn({ role: 'admin' });
-    const { invitation } = await invited('again@example.com', sender.headers);
+    const first = await invited('again@example.com', sender.headers);
+    const { invitation } = first;
     ctx.clock.advance(7 * DAY + 1000);
     const headers = await relogin(sender.user);
-    const second = await invite(headers, { email: 'again@example.com' });
-    expect(second.statusCode).toBe(201);
-    expect((await admin('DELETE', `/${second.json().id}`, headers)).statusCode).toBe(200);
-    const third = await invite(headers, { email: 'again@example.com' });
-    expect(third.statusCode).toBe(201);
+    // Each link is read as soon as it is delivered (the SMTP server may receive two queued emails in any order).
+    const second = await invited('again@example.com', headers);
+    expect((await admin('DELETE', `/${second.invitation.id}`, headers)).statusCode).toBe(200);
+    const third = await invited('again@example.com', headers);
     const statuses = await admin('GET', '', headers);
     expect(statuses.json().map((i: { id: number; status: string }) => [i.id, i.status])).toEqual([
-      [third.json().id, 'pending'],
-      [second.json().id, 'revoked'],
+      [third.invitation.id, 'pending'],
+      [second.invitation.id, 'revoked'],
       [invitation.id, 'expired'],
     ]);
     // Only the newest link works.
-    const tokens = (await invitationsTo('again@example.com')).map((m) => m.token);
-    expect(tokens).toHaveLength(3);
-    expect((await check(tokens[0] as string)).json().message).toBe('This invitation has expired');
-    expect((await check(tokens[1] as string)).json().message).toBe('Invalid invitation token');
-    expect((await check(tokens[2] as string)).json()).toEqual({
+    expect(await invitationsTo('again@example.com')).toHaveLength(3);
+    expect((await check(first.token)).json().message).toBe('This invitation has expired');
+    expect((await check(second.token)).json().message).toBe('Invalid invitation token');
+    expect((await check(third.token)).json()).toEqual({
       valid: true,
       email: 'again@example.com',
       message: null,
