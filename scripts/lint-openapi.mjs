@@ -2,7 +2,7 @@
 // recommended rules (0 errors, 0 warnings: redocly.yaml) and Spectral's `spectral:oas` + OWASP rulesets
 // (0 errors: .spectral.yaml). `npm run lint:openapi`; CI runs it after the build.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -35,7 +35,9 @@ try {
   });
   const response = await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`);
   if (!response.ok) throw new Error(`GET /api/v1/openapi.json answered ${response.status}`);
-  const file = join(dir, 'served-openapi.json');
+  // Inside the project (gitignored), so that the path overrides of .spectral.yaml, which are relative to it, apply.
+  mkdirSync('test-artifacts', { recursive: true });
+  const file = join('test-artifacts', 'served-openapi.json');
   writeFileSync(file, await response.text());
 
   const run = (command, args) => {

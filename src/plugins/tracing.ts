@@ -10,6 +10,7 @@ import {
 } from '@opentelemetry/api';
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { loggableUrl } from '../shared/logger.js';
 
 /**
  * A SERVER span per request, named by method and route template, child of the caller's W3C `traceparent`
@@ -30,7 +31,7 @@ export const tracingPlugin = fp<{ tracer: Tracer }>(
           kind: SpanKind.SERVER,
           attributes: {
             'http.request.method': request.method,
-            'url.path': request.url.split('?', 1)[0] ?? '/',
+            'url.path': loggableUrl(request).split('?', 1)[0] ?? '/',
             'request.id': request.id,
             ...(route ? { 'http.route': route } : {}),
           },

@@ -28,6 +28,19 @@ export const REDACTED_PATHS = [
 
 const REDACTED_PARAMS = 'params: [redacted]';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The path carries a secret (an invitation link's token): logs and traces show the route template instead. */
+    redactUrl?: boolean;
+  }
+}
+
+/** The URL a log line or a trace may show: the route template when the path itself is a secret. */
+export function loggableUrl(request: FastifyRequest): string {
+  const { config, url } = request.routeOptions;
+  return config?.redactUrl && url ? url : request.url;
+}
+
 /**
  * Errors as pino writes them, minus the parameters of a failed query: Drizzle puts them into its error's
  * message and stack (a new user's password hash, token hashes, emails). The query and the driver's reason
@@ -94,7 +107,7 @@ export class RequestLogController extends LogController {
 export function logRequestCompleted(request: FastifyRequest, reply: FastifyReply): void {
   const line = {
     method: request.method,
-    url: request.url,
+    url: loggableUrl(request),
     status_code: reply.statusCode,
     duration_ms: Math.round(reply.elapsedTime * 100) / 100,
     user_id: request.user?.id,

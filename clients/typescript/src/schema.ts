@@ -784,7 +784,9 @@ export interface components {
                 /** @example invitations.user_exists */
                 code: string;
             }[];
+            /** Format: int32 */
             total_sent: number;
+            /** Format: int32 */
             total_failed: number;
         };
         /** ChangePasswordRequest */
@@ -945,7 +947,10 @@ export interface components {
         };
         /** Invitation */
         Invitation: {
-            /** @example 1 */
+            /**
+             * Format: int32
+             * @example 1
+             */
             id: number;
             /**
              * Format: email
@@ -956,7 +961,10 @@ export interface components {
             role: "client" | "admin";
             /** @description `pending` (the link works), `used`, `expired` or `revoked`. */
             status: "pending" | "used" | "expired" | "revoked";
-            /** @description Who sent the invitation (a resend keeps it); null once their account is deleted. */
+            /**
+             * Format: int32
+             * @description Who sent the invitation (a resend keeps it); null once their account is deleted.
+             */
             invited_by_id: number | null;
             /** @example Ada Admin */
             invited_by_name: string | null;

@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestMeta } from '../../plugins/auth.js';
-import { bearerSecurity, ErrorResponse } from '../../shared/schemas.js';
+import { ErrorResponse } from '../../shared/schemas.js';
 import { CurrentUser, MessageResponse, toUserResponse } from '../users/users.schemas.js';
 import {
   BulkInvitationBody,
@@ -37,7 +37,6 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         summary: 'Invitations, newest first',
         description: 'Optionally one `status` only. The total is in the `X-Total-Count` header.',
-        security: bearerSecurity,
         querystring: InvitationListQuery,
         response: { 200: InvitationList, ...guarded },
       },
@@ -59,7 +58,6 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Invite an address',
         description:
           'Emails a link to `CLIENT_PORTAL_URL/invitation/{token}`, valid INVITATION_EXPIRE_DAYS. Only a superuser may invite an `admin` (403). 409 when the address has an account or a pending invitation; an expired or revoked one does not count.',
-        security: bearerSecurity,
         body: InvitationCreateBody,
         response: { 201: Invitation, 409: ErrorResponse, ...guarded },
       },
@@ -80,7 +78,6 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Invite up to 100 addresses as clients',
         description:
           'Each address on its own: those already with an account, with a pending invitation, or given twice are listed in `failed` with the reason; the others are invited.',
-        security: bearerSecurity,
         body: BulkInvitationBody,
         response: { 200: BulkInvitationResult, ...guarded },
       },
@@ -98,7 +95,6 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Send an invitation again, with a new link',
         description:
           'The previous link stops working; the new one is valid INVITATION_EXPIRE_DAYS from now. The original inviter stays recorded. 409 for a used or revoked invitation.',
-        security: bearerSecurity,
         params: InvitationIdParams,
         response: { 200: Invitation, ...onInvitation },
       },
@@ -118,7 +114,6 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         summary: 'Revoke an invitation',
         description: 'The link stops working; the invitation stays listed with `revoked_at`. 409 if used or revoked.',
-        security: bearerSecurity,
         params: InvitationIdParams,
         response: { 200: MessageResponse, ...onInvitation },
       },
@@ -140,7 +135,7 @@ const invitationLinkRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/auth/invitation/:token',
     {
-      ...app.authRateLimit,
+      config: { ...app.authRateLimit.config, redactUrl: true },
       schema: {
         operationId: 'getInvitation',
         tags: ['auth'],
@@ -157,7 +152,7 @@ const invitationLinkRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/auth/invitation/:token/accept',
     {
-      ...app.authRateLimit,
+      config: { ...app.authRateLimit.config, redactUrl: true },
       schema: {
         operationId: 'acceptInvitation',
         tags: ['auth'],

@@ -7,21 +7,24 @@ const StatusField = Type.Union(
   { description: '`pending` (the link works), `used`, `expired` or `revoked`.' },
 );
 
-const Timestamp = Type.String({ format: 'date-time', examples: ['2026-01-01T12:00:00.000Z'] });
-const NullableTimestamp = Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date-time' });
+const Timestamp = Type.String({ format: 'date-time', maxLength: 32, examples: ['2026-01-01T12:00:00.000Z'] });
+const NullableTimestamp = Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date-time', maxLength: 32 });
 
 /** The FastAPI service's InvitationResponse, plus `role`, `status` and `revoked_at`. Never the token. */
 export const Invitation = Type.Object(
   {
-    id: Type.Integer({ examples: [1] }),
-    email: Type.String({ format: 'email', examples: ['new.client@example.com'] }),
+    id: Type.Integer({ format: 'int32', minimum: 1, maximum: 2_147_483_647, examples: [1] }),
+    email: Type.String({ format: 'email', maxLength: 255, examples: ['new.client@example.com'] }),
     role: RoleField,
     status: StatusField,
     invited_by_id: Type.Unsafe<number | null>({
       type: ['integer', 'null'],
+      format: 'int32',
+      minimum: 1,
+      maximum: 2_147_483_647,
       description: 'Who sent the invitation (a resend keeps it); null once their account is deleted.',
     }),
-    invited_by_name: Type.Unsafe<string | null>({ type: ['string', 'null'], examples: ['Ada Admin'] }),
+    invited_by_name: Type.Unsafe<string | null>({ type: ['string', 'null'], maxLength: 201, examples: ['Ada Admin'] }),
     expires_at: Timestamp,
     used_at: NullableTimestamp,
     revoked_at: NullableTimestamp,
@@ -34,17 +37,23 @@ export const Invitation = Type.Object(
 );
 export type Invitation = Static<typeof Invitation>;
 
-export const InvitationList = Type.Array(Invitation, { title: 'InvitationList' });
+export const InvitationList = Type.Array(Invitation, { title: 'InvitationList', maxItems: 1000 });
 
 export const InvitationListQuery = Type.Object({
-  skip: Type.Integer({ minimum: 0, maximum: 2_147_483_647, default: 0, description: 'Offset pagination.' }),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  skip: Type.Integer({
+    format: 'int32',
+    minimum: 0,
+    maximum: 2_147_483_647,
+    default: 0,
+    description: 'Offset pagination.',
+  }),
+  limit: Type.Integer({ format: 'int32', minimum: 1, maximum: 1000, default: 100 }),
   status: Type.Optional(StatusField),
 });
 export type InvitationListQuery = Static<typeof InvitationListQuery>;
 
 export const InvitationIdParams = Type.Object({
-  invitation_id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Invitation id.' }),
+  invitation_id: Type.Integer({ format: 'int32', minimum: 1, maximum: 2_147_483_647, description: 'Invitation id.' }),
 });
 
 export const InvitationCreateBody = Type.Object(
@@ -75,19 +84,23 @@ export type BulkInvitationBody = Static<typeof BulkInvitationBody>;
 
 export const BulkInvitationResult = Type.Object(
   {
-    successful: Type.Array(Type.String(), { description: 'Addresses invited (and emailed).' }),
+    successful: Type.Array(Type.String({ maxLength: 255 }), {
+      maxItems: 100,
+      description: 'Addresses invited (and emailed).',
+    }),
     failed: Type.Array(
       Type.Object(
         {
-          email: Type.String(),
-          reason: Type.String({ examples: ['A user with this email already exists'] }),
-          code: Type.String({ examples: ['invitations.user_exists'] }),
+          email: Type.String({ maxLength: 255 }),
+          reason: Type.String({ maxLength: 255, examples: ['A user with this email already exists'] }),
+          code: Type.String({ maxLength: 64, examples: ['invitations.user_exists'] }),
         },
         { additionalProperties: false },
       ),
+      { maxItems: 100 },
     ),
-    total_sent: Type.Integer(),
-    total_failed: Type.Integer(),
+    total_sent: Type.Integer({ format: 'int32', minimum: 0, maximum: 100 }),
+    total_failed: Type.Integer({ format: 'int32', minimum: 0, maximum: 100 }),
   },
   { title: 'BulkInvitationResult', additionalProperties: false },
 );
@@ -102,11 +115,13 @@ export const InvitationValidation = Type.Object(
     valid: Type.Boolean(),
     email: Type.Unsafe<string | null>({
       type: ['string', 'null'],
+      maxLength: 255,
       description: 'The invited address, when the link works.',
       examples: ['new.client@example.com'],
     }),
     message: Type.Unsafe<string | null>({
       type: ['string', 'null'],
+      maxLength: 100,
       description:
         'Why the link does not work: "Invalid invitation token", "This invitation has already been used" or "This invitation has expired".',
     }),
