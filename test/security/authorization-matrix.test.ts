@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { hashOpaqueToken } from '../../src/shared/tokens.js';
 import { ACTORS, type ActorName, type Actors, createActors } from '../helpers/actors.js';
 import { expectError, useTestApp } from '../helpers/test-app.js';
 
@@ -65,6 +66,27 @@ const pendingAccount =
   async (a, who) =>
     `${await freshAccount({ approved: false })(a, who)}/${action}`;
 const inactiveAccount: Build<string> = async (a, who) => `${await freshAccount({ active: false })(a, who)}/reactivate`;
+/** A pending invitation made for one call; its link's token is returned with its id. */
+async function pendingInvitation(who: ActorName): Promise<{ id: number; token: string }> {
+  const token = `matrix-${who}-${randomUUID()}`;
+  const [row] = await ctx.database.query<{ id: number }>(
+    "INSERT INTO invitations (email, token_hash, role, expires_at) VALUES ($1, $2, 'client', now() + interval '7 days') RETURNING id",
+    [`invited-${randomUUID()}@example.com`, hashOpaqueToken(token)],
+  );
+  return { id: Number(row?.id), token };
+}
+const invitationUrl =
+  (suffix = ''): Build<string> =>
+  async (_, who) =>
+    `/api/v1/admin/invitations/${(await pendingInvitation(who)).id}${suffix}`;
+const acceptUrl: Build<string> = async (_, who) =>
+  `/api/v1/auth/invitation/${encodeURIComponent((await pendingInvitation(who)).token)}/accept`;
+const invitationAccept: Build<object> = () => ({
+  first_name: 'Invited',
+  last_name: 'Matrix',
+  password: NEW_PASSWORD,
+  company_name: 'WindCo',
+});
 /** A second session of the caller (of the other user for an anonymous call): ending one's own session. */
 const ownSecondSession: Build<string> = async (a, who) =>
   `/api/v1/auth/sessions/${(await a.startSession(who === 'anonymous' ? a.other.id : a[who].id)).sessionId}`;
@@ -121,6 +143,13 @@ const MATRIX: Record<string, Entry> = {
   'POST /api/v1/admin/users/:user_id/reactivate': { expect: SUPERUSER, url: inactiveAccount },
   'GET /api/v1/admin/users/:user_id/features':    { expect: SUPERUSER },
   'PUT /api/v1/admin/users/:user_id/features':    { expect: SUPERUSER, body: () => ({ features: { can_export_data: false } }) },
+  'GET /api/v1/admin/invitations':                      { expect: SUPERUSER },
+  'POST /api/v1/admin/invitations':                     { expect: [401, 403, 401, 201], body: (_, who) => ({ email: `invite-${who}-${randomUUID()}@example.com` }) },
+  'POST /api/v1/admin/invitations/bulk':                { expect: SUPERUSER, body: (_, who) => ({ emails: [`bulk-${who}-${randomUUID()}@example.com`] }) },
+  'POST /api/v1/admin/invitations/:invitation_id/resend': { expect: SUPERUSER, url: invitationUrl('/resend') },
+  'DELETE /api/v1/admin/invitations/:invitation_id':    { expect: SUPERUSER, url: invitationUrl() },
+  'GET /api/v1/auth/invitation/:token':                 { expect: ANYONE(200), url: () => `/api/v1/auth/invitation/${randomUUID()}` },
+  'POST /api/v1/auth/invitation/:token/accept':         { expect: ANYONE(201), url: acceptUrl, body: invitationAccept },
 };
 
 /** What a refused request must leave exactly as it was: the accounts and the sessions. */
