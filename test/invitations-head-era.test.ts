@@ -26,7 +26,7 @@ describe('invitations sent by the FastAPI service, after adopting its 2026 datab
       method: 'POST',
       url: `/api/v1/auth/invitation/${token}/accept`,
       remoteAddress,
-      payload: { first_name: 'New', last_name: 'Person', password: 'new-person-pass-1', company_name: 'WindCo' },
+      payload: { first_name: 'New', last_name: 'Person', password: 'harbour-gale-windmill-72', company_name: 'WindCo' },
     });
 
   beforeAll(async () => {
@@ -101,7 +101,7 @@ describe('invitations sent by the FastAPI service, after adopting its 2026 datab
     const login = await app.inject({
       method: 'POST',
       url: '/api/v1/auth/login',
-      payload: { username: 'new.person@windco.example', password: 'new-person-pass-1' },
+      payload: { username: 'new.person@windco.example', password: 'harbour-gale-windmill-72' },
     });
     expect(login.statusCode).toBe(200);
   });

@@ -109,6 +109,11 @@ export const openApiPlugin = fp<OpenApiOptions>(
           { name: 'sessions', description: 'The sessions (devices) a user is logged in on' },
           { name: 'users', description: 'Accounts' },
           { name: 'audit', description: 'Who did what, when' },
+          {
+            name: 'admin',
+            description: 'Client portal administration: approvals, accounts, feature flags, invitations',
+          },
+          { name: 'consents', description: 'Terms and privacy policy acceptance' },
           { name: 'health', description: 'Liveness and readiness' },
         ],
       },

@@ -109,8 +109,9 @@ describe('the TypeScript client against the built server', () => {
     const storage = memoryStorage();
     const { client, user, account } = await signUp({ storage });
     expect(user).toMatchObject({ username: account.username, email: account.email, is_superuser: false });
-    const me = unwrap(await client.api.GET('/api/v1/users/me'));
+    const { features, ...me } = unwrap(await client.api.GET('/api/v1/users/me'));
     expect(me).toEqual(user);
+    expect(features).toMatchObject({ can_view_dashboard: true });
     expect(await client.isSignedIn()).toBe(true);
     expect((await storage.load())?.refreshToken).toEqual(expect.any(String));
     expect(refreshes()).toBe(0);

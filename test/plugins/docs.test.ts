@@ -196,8 +196,8 @@ describe('the OpenAPI document', () => {
     expect(statuses('post', '/api/v1/auth/login')).toEqual(
       ['200', '400', '401', '403', '413', '415', '422', '429', '500', '503'].sort(),
     );
-    // Authenticated superuser route with a query string, no body.
-    expect(statuses('get', '/api/v1/users')).toEqual(['200', '400', '401', '403', '422', '500', '503']);
+    // Authenticated superuser route with a query string, no body; under the global per-client limit.
+    expect(statuses('get', '/api/v1/users')).toEqual(['200', '400', '401', '403', '422', '429', '500', '503']);
     // Liveness never touches the database: no 503, no 401.
     expect(statuses('get', '/health')).toEqual(['200', '400', '500']);
     for (const { route, op } of operations()) {
@@ -220,7 +220,10 @@ describe('the OpenAPI document', () => {
       expect.arrayContaining(['Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']),
     );
     expect(Object.keys(login['200']?.headers ?? {})).toContain('RateLimit-Limit');
-    expect(op('get', '/api/v1/users/me').responses['429']).toBeUndefined();
+    // The global per-client limit covers every route but the health probes.
+    expect(Object.keys(op('get', '/api/v1/users/me').responses['429']?.headers ?? {})).toContain('Retry-After');
+    expect(op('get', '/health').responses['429']).toBeUndefined();
+    expect(op('get', '/health/ready').responses['429']).toBeUndefined();
   });
 
   it('sends the RateLimit headers it documents on a rate-limited route', async () => {
