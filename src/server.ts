@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
@@ -46,6 +47,11 @@ async function serve(config: Config): Promise<void> {
   const redis = config.redisUrl ? new Redis(config.redisUrl, REDIS_CLIENT_OPTIONS) : undefined;
   // Each reconnect attempt fails while Redis is down: debug only; the switch to memory is logged once (warn).
   redis?.on('error', (error) => logger.debug({ err: error }, 'redis error'));
+  // Without an offline queue, requests before Redis's first connection would count in this process's memory:
+  // give it its connect timeout to come up before serving. A Redis that is down holds start-up back no longer.
+  if (redis && redis.status !== 'ready') {
+    await Promise.race([once(redis, 'ready').catch(() => {}), sleep(REDIS_CLIENT_OPTIONS.connectTimeout ?? 1000)]);
+  }
 
   const app = await buildApp({
     config,
