@@ -120,6 +120,12 @@ export async function createBenchDatabase(name) {
   };
 }
 
+/** BENCH_SERVER_ENV="NAME=value,NAME=value": settings for our server, to measure what one of them costs. */
+function serverEnvOverrides() {
+  const pairs = (process.env.BENCH_SERVER_ENV ?? '').split(',').filter(Boolean);
+  return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+}
+
 /** The production server on that database, migrated on start, rate limits off, logs at info to /dev/null. */
 export async function startApi(databaseUrl, extraArgs = [], extraEnv = {}) {
   const port = await freePort();
@@ -135,6 +141,7 @@ export async function startApi(databaseUrl, extraArgs = [], extraEnv = {}) {
     RATE_LIMIT_PER_MINUTE: '0',
     LOG_LEVEL: 'info',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-data-')),
+    ...serverEnvOverrides(),
     ...extraEnv,
   });
   const url = `http://127.0.0.1:${port}`;

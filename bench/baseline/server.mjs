@@ -1,6 +1,6 @@
 // The baseline the API is measured against: bare node:http + pg prepared statements doing the same
-// per-request work as our routes (HS256 check, user + session in one query, the same JSON), with no
-// framework, validation, headers or logging. Written for the benchmark only.
+// per-request work as our routes (HS256 check, user + session + feature flags in one query, the portal's
+// approval rule, the same JSON), with no framework, validation, headers or logging. Written for the benchmark only.
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import { hash, verify } from '@node-rs/argon2';
@@ -12,11 +12,21 @@ const pool = new pg.Pool({ connectionString: DATABASE_URL, max: Number(POOL_MAX)
 const ARGON2 = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
 const USER_COLUMNS =
-  'u.id, u.email, u.username, u.first_name, u.last_name, u.is_active, u.is_superuser, u.email_verified, u.created_at, u.updated_at';
+  'u.id, u.email, u.username, u.first_name, u.last_name, u.is_active, u.is_superuser, u.email_verified, u.role, u.is_approved, u.approved_at, u.company_name, u.phone, u.created_at, u.updated_at';
+// The session's user with their stored feature flags, refused while not approved (the portal's rules).
 const ME = {
   name: 'baseline_me',
-  text: `SELECT ${USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.is_active`,
+  text: `SELECT ${USER_COLUMNS},
+           (SELECT json_object_agg(f.feature_key, f.enabled) FROM user_features f WHERE f.user_id = u.id) AS flags
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.is_active
+           AND (u.is_approved OR u.is_superuser OR u.role = 'admin')`,
+};
+const FEATURE_DEFAULTS = {
+  can_view_dashboard: true,
+  can_view_reports: true,
+  can_export_data: true,
+  can_view_analytics: true,
 };
 
 const b64url = (buf) => buf.toString('base64url');
@@ -50,9 +60,21 @@ const toUser = (r) => ({
   is_active: r.is_active,
   is_superuser: r.is_superuser,
   email_verified: r.email_verified,
+  role: r.role,
+  is_approved: r.is_approved,
+  approved_at: r.approved_at ? r.approved_at.toISOString() : null,
+  company_name: r.company_name,
+  phone: r.phone,
   created_at: r.created_at.toISOString(),
   updated_at: r.updated_at.toISOString(),
 });
+
+const features = (r) => {
+  const out = {};
+  for (const key in FEATURE_DEFAULTS)
+    out[key] = r.is_superuser || r.role === 'admin' ? true : (r.flags?.[key] ?? FEATURE_DEFAULTS[key]);
+  return out;
+};
 
 async function currentUser(req) {
   const claims = verifyToken(req.headers.authorization);
@@ -119,7 +141,7 @@ const routes = {
   'GET /api/v1/users/me': async (req, res) => {
     const me = await currentUser(req);
     if (!me) return send(res, 401, { error: 'unauthorized' });
-    send(res, 200, toUser(me.user));
+    send(res, 200, { ...toUser(me.user), features: features(me.user) });
   },
 
   'GET /api/v1/users': async (req, res, url) => {
