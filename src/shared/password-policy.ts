@@ -1,5 +1,4 @@
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import { adjacencyGraphs, dictionary } from '@zxcvbn-ts/language-common';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import { errors } from './errors.js';
 
 /** The contract's upper bound: every character counts, none is cut off. */
@@ -29,7 +28,7 @@ export interface PasswordPolicy {
    * too long, too common or too close to the owner's details. Only new passwords are checked: existing ones
    * keep working.
    */
-  check(password: string, field: string, owner: PasswordOwner): void;
+  check(password: string, field: string, owner: PasswordOwner): Promise<void>;
 }
 
 const WHY: Record<string, string> = {
@@ -52,9 +51,21 @@ const WHY: Record<string, string> = {
 
 const normalise = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]/gu, '');
 
+/**
+ * The common-password dictionaries cost about 11 MB of memory and 60 ms to index: they are loaded on the first
+ * password check, not at every start, so a process that never sets a password (most of a fleet's time, the CLI's
+ * other commands, most tests) never carries them.
+ */
+async function loadZxcvbn(): Promise<ZxcvbnFactory> {
+  const [{ ZxcvbnFactory }, { adjacencyGraphs, dictionary }] = await Promise.all([
+    import('@zxcvbn-ts/core'),
+    import('@zxcvbn-ts/language-common'),
+  ]);
+  return new ZxcvbnFactory({ dictionary, graphs: adjacencyGraphs });
+}
+
 export function createPasswordPolicy(settings: { minLength: number }): PasswordPolicy {
-  // The dictionaries take ~60 ms to index: built on first use, not on every start of the CLI or a test.
-  let zxcvbn: ZxcvbnFactory | undefined;
+  let zxcvbn: Promise<ZxcvbnFactory> | undefined;
 
   const refuse = (field: string, why: string, type: string): never => {
     throw errors.validation(
@@ -64,7 +75,7 @@ export function createPasswordPolicy(settings: { minLength: number }): PasswordP
   };
 
   return {
-    check(password, field, owner) {
+    async check(password, field, owner) {
       const length = [...password].length;
       if (length < settings.minLength) {
         refuse(field, `must be at least ${settings.minLength} characters long`, 'string_too_short');
@@ -84,8 +95,12 @@ export function createPasswordPolicy(settings: { minLength: number }): PasswordP
         rest = rest.replaceAll(token, '');
       }
       if (rest.length < MIN_UNRELATED) refuse(field, WHY.userInputs as string, 'password_too_weak');
-      zxcvbn ??= new ZxcvbnFactory({ dictionary, graphs: adjacencyGraphs });
-      const result = zxcvbn.check(password, inputs);
+      // A failed load is not kept: the next check tries again.
+      zxcvbn ??= loadZxcvbn().catch((error: unknown) => {
+        zxcvbn = undefined;
+        throw error;
+      });
+      const result = (await zxcvbn).check(password, inputs);
       if (result.score >= MIN_SCORE) return;
       const similar = result.sequence.some(
         (match) => match.pattern === 'dictionary' && match.dictionaryName === 'userInputs',

@@ -39,7 +39,7 @@ export const createSuperuser: Command = {
     const input = checkRegistration({ ...fields, password: options.password ?? (await readPassword()) });
     // The same policy the service applies, checked before the database is opened, reported like the rest.
     try {
-      createPasswordPolicy({ minLength: config.passwordMinLength }).check(input.password, 'password', {
+      await createPasswordPolicy({ minLength: config.passwordMinLength }).check(input.password, 'password', {
         username: input.username,
         email: input.email,
         firstName: input.first_name,

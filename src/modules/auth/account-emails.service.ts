@@ -127,7 +127,7 @@ export function createAccountEmailsService(deps: {
       const pending = await authRepository.findUsableOneTimeToken(tokenHash, 'password_reset', now);
       const owner = pending && (await usersRepository.findById(pending.userId));
       if (!owner) throw authErrors.invalidOneTimeToken();
-      deps.passwordPolicy.check(newPassword, 'new_password', owner);
+      await deps.passwordPolicy.check(newPassword, 'new_password', owner);
       const spent = await authRepository.consumeOneTimeToken(tokenHash, 'password_reset', now);
       if (!spent) throw authErrors.invalidOneTimeToken();
       const hashedPassword = await deps.passwordHasher.hash(newPassword);

@@ -98,7 +98,7 @@ export function createUsersService(deps: {
     const emailChanged = patch.email !== undefined && patch.email !== current.email.toLowerCase();
     if (emailChanged) patch.emailVerified = false;
     if (password !== undefined) {
-      passwordPolicy.check(password, passwordField, { ...current, ...patch });
+      await passwordPolicy.check(password, passwordField, { ...current, ...patch });
       patch.hashedPassword = await passwordHasher.hash(password);
     }
     if (Object.keys(patch).length === 0) return current; // an empty update changes nothing, updated_at included
@@ -140,7 +140,7 @@ export function createUsersService(deps: {
     async create(input: NewUser, meta?: RequestMeta, options: CreateUserOptions = {}): Promise<UserRow> {
       const isSuperuser = input.is_superuser ?? false;
       const approved = options.approved ?? (isSuperuser || deps.settings.registrationMode === 'open');
-      passwordPolicy.check(input.password, 'password', {
+      await passwordPolicy.check(input.password, 'password', {
         username: input.username,
         email: input.email,
         firstName: input.first_name,
