@@ -153,7 +153,7 @@ export const MessageResponse = Type.Object(
 );
 
 /** The only way a user leaves the service: listed fields, never the password hash. */
-export function toUserResponse(row: UserRow): User {
+export function toUserResponse(row: Omit<UserRow, 'hashedPassword' | 'approvedById'>): User {
   return {
     id: row.id,
     email: row.email,
