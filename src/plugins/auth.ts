@@ -56,12 +56,21 @@ export const authPlugin = fp<{ apiPrefix: string }>(
     app.decorateRequest('featureFlags', null as unknown as Record<string, boolean>);
     const { features } = app.services;
 
-    // A typo in a route's feature would lock every client out of it silently: refuse it at start-up.
+    /** onRequest hook of a route with `config.feature`, after `authenticate` (fails closed without a user). */
+    const requireFeature = (feature: string) => async (request: FastifyRequest) => {
+      if (!request.user) throw errors.unauthenticated();
+      if (!features.effective(request.user, request.featureFlags)[feature]) throw featureDisabled();
+    };
+
+    // The feature check is added to the routes that declare one, so no other request pays for it; a typo in a
+    // route's feature would lock every client out of it silently, so it is refused at start-up.
     app.addHook('onRoute', (route) => {
       const feature = (route.config as { feature?: string } | undefined)?.feature;
-      if (feature !== undefined && !features.isAllowed(feature)) {
+      if (feature === undefined) return;
+      if (!features.isAllowed(feature)) {
         throw new Error(`Route ${route.method} ${route.url}: feature "${feature}" is not in USER_FEATURES`);
       }
+      route.onRequest = [...[route.onRequest ?? []].flat(), requireFeature(feature)];
     });
 
     // The routes a user who has not accepted the current documents still reaches: to read and accept them.
@@ -83,8 +92,6 @@ export const authPlugin = fp<{ apiPrefix: string }>(
       request.sessionId = sessionId;
       request.featureFlags = featureFlags;
       if (!active.consented && !consentExempt(request.routeOptions.url ?? '')) throw consentRequired();
-      const feature = request.routeOptions.config.feature;
-      if (feature !== undefined && !features.effective(user, featureFlags)[feature]) throw featureDisabled();
     });
 
     app.decorate('requireSuperuser', async (request: FastifyRequest) => {

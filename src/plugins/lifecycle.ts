@@ -58,6 +58,7 @@ export function createLifecycle(): Lifecycle {
     },
     refusal() {
       if (state === 'stopped') return errors.notServing('The service is shutting down, try again', 1);
+      if (blockers.size === 0) return undefined; // every request asks: no iterator for the common answer
       const [reason] = blockers.values();
       return reason === undefined ? undefined : errors.notServing(reason, 5);
     },
