@@ -861,7 +861,10 @@ export interface components {
             is_superuser: boolean;
             /** @description Whether the address was confirmed through its verification link. */
             email_verified: boolean;
-            /** @description `client` (the default) or `admin`; `is_superuser` is a separate flag above both. */
+            /**
+             * @description `client` (the default) or `admin`; `is_superuser` is a separate flag above both.
+             * @enum {string}
+             */
             role: "client" | "admin";
             /** @description Whether an admin approved the account (or it needed no approval). */
             is_approved: boolean;
@@ -942,6 +945,7 @@ export interface components {
             /**
              * @description Which portal the reset link opens: CLIENT_PORTAL_URL or ADMIN_PORTAL_URL.
              * @default client
+             * @enum {string}
              */
             portal: "client" | "admin";
         };
@@ -957,9 +961,15 @@ export interface components {
              * @example new.client@example.com
              */
             email: string;
-            /** @description `client` (the default) or `admin`; `is_superuser` is a separate flag above both. */
+            /**
+             * @description `client` (the default) or `admin`; `is_superuser` is a separate flag above both.
+             * @enum {string}
+             */
             role: "client" | "admin";
-            /** @description `pending` (the link works), `used`, `expired` or `revoked`. */
+            /**
+             * @description `pending` (the link works), `used`, `expired` or `revoked`.
+             * @enum {string}
+             */
             status: "pending" | "used" | "expired" | "revoked";
             /**
              * Format: int32
@@ -1015,6 +1025,7 @@ export interface components {
             /**
              * @description The role of the account the link creates; only a superuser may invite an `admin`.
              * @default client
+             * @enum {string}
              */
             role: "client" | "admin";
         };
@@ -1190,7 +1201,10 @@ export interface components {
             is_superuser: boolean;
             /** @description Whether the address was confirmed through its verification link. */
             email_verified: boolean;
-            /** @description `client` (the default) or `admin`; `is_superuser` is a separate flag above both. */
+            /**
+             * @description `client` (the default) or `admin`; `is_superuser` is a separate flag above both.
+             * @enum {string}
+             */
             role: "client" | "admin";
             /** @description Whether an admin approved the account (or it needed no approval). */
             is_approved: boolean;
@@ -1264,7 +1278,10 @@ export interface components {
             password?: string;
             is_active?: boolean;
             is_superuser?: boolean;
-            /** @description `client` (the default) or `admin`; `is_superuser` is a separate flag above both. */
+            /**
+             * @description `client` (the default) or `admin`; `is_superuser` is a separate flag above both.
+             * @enum {string}
+             */
             role?: "client" | "admin";
         };
         /** UserUpdateMe */

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { StringEnum } from '../../shared/schemas.js';
 import { EmailField, NameField, PasswordField, PhoneField, UsernameField } from '../users/users.schemas.js';
 
 export const RegisterBody = Type.Object(
@@ -86,7 +87,7 @@ export const ForgotPasswordBody = Type.Object(
   {
     email: EmailField,
     portal: Type.Optional(
-      Type.Union([Type.Literal('client'), Type.Literal('admin')], {
+      StringEnum(['client', 'admin'], {
         default: 'client',
         description: 'Which portal the reset link opens: CLIENT_PORTAL_URL or ADMIN_PORTAL_URL.',
       }),

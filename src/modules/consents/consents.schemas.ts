@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { StringEnum } from '../../shared/schemas.js';
 
 const DocumentStatus = Type.Object(
   {
@@ -23,7 +24,7 @@ export const ConsentStatus = Type.Object(
     terms: DocumentStatus,
     privacy: DocumentStatus,
     requires_acceptance: Type.Boolean({ description: 'Whether a current version is not accepted yet.' }),
-    changed_documents: Type.Array(Type.Union([Type.Literal('terms'), Type.Literal('privacy')]), {
+    changed_documents: Type.Array(StringEnum(['terms', 'privacy']), {
       maxItems: 2,
       description:
         'Documents accepted before in an older version (empty on a first acceptance), so the client can say what changed.',

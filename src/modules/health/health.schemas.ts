@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { StringEnum } from '../../shared/schemas.js';
 
 export const RootResponse = Type.Object(
   {
@@ -11,7 +12,7 @@ export const RootResponse = Type.Object(
 
 export const LivenessResponse = Type.Object({ status: Type.Literal('healthy') }, { title: 'Liveness' });
 
-const Checks = Type.Record(Type.String(), Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), {
+const Checks = Type.Record(Type.String(), StringEnum(['ok', 'unavailable']), {
   examples: [{ database: 'ok' }],
 });
 

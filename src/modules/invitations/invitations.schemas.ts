@@ -1,11 +1,12 @@
 import { type Static, Type } from 'typebox';
+import { StringEnum } from '../../shared/schemas.js';
 import { EmailField, PasswordField, PhoneField, RoleField } from '../users/users.schemas.js';
+import { USER_ROLES } from '../users/users.table.js';
 import { type InvitationStatus, type InvitationWithInviter, statusOf } from './invitations.repository.js';
 
-const StatusField = Type.Union(
-  [Type.Literal('pending'), Type.Literal('used'), Type.Literal('expired'), Type.Literal('revoked')],
-  { description: '`pending` (the link works), `used`, `expired` or `revoked`.' },
-);
+const StatusField = StringEnum(['pending', 'used', 'expired', 'revoked'], {
+  description: '`pending` (the link works), `used`, `expired` or `revoked`.',
+});
 
 const Timestamp = Type.String({ format: 'date-time', maxLength: 32, examples: ['2026-01-01T12:00:00.000Z'] });
 const NullableTimestamp = Type.Unsafe<string | null>({ type: ['string', 'null'], format: 'date-time', maxLength: 32 });
@@ -60,7 +61,7 @@ export const InvitationCreateBody = Type.Object(
   {
     email: EmailField,
     role: Type.Optional(
-      Type.Union([Type.Literal('client'), Type.Literal('admin')], {
+      StringEnum(USER_ROLES, {
         default: 'client',
         description: 'The role of the account the link creates; only a superuser may invite an `admin`.',
       }),

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
-import type { UserRow } from './users.table.js';
+import { StringEnum } from '../../shared/schemas.js';
+import { USER_ROLES, type UserRow } from './users.table.js';
 
 /**
  * Field rules shared by every request shape. `transform` (ajv-keywords) trims and lower-cases an email
@@ -37,7 +38,7 @@ export const PhoneField = Type.Unsafe<string | null>({
   maxLength: 50,
   examples: ['+45 20 12 34 56'],
 });
-export const RoleField = Type.Union([Type.Literal('client'), Type.Literal('admin')], {
+export const RoleField = StringEnum(USER_ROLES, {
   description: '`client` (the default) or `admin`; `is_superuser` is a separate flag above both.',
 });
 
