@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { OffsetPaginationFields } from '../../shared/schemas.js';
 import { EmailField, PasswordField, PhoneField, RoleField } from '../users/users.schemas.js';
 import { type InvitationStatus, type InvitationWithInviter, statusOf } from './invitations.repository.js';
 
@@ -40,14 +41,7 @@ export type Invitation = Static<typeof Invitation>;
 export const InvitationList = Type.Array(Invitation, { title: 'InvitationList', maxItems: 1000 });
 
 export const InvitationListQuery = Type.Object({
-  skip: Type.Integer({
-    format: 'int32',
-    minimum: 0,
-    maximum: 2_147_483_647,
-    default: 0,
-    description: 'Offset pagination.',
-  }),
-  limit: Type.Integer({ format: 'int32', minimum: 1, maximum: 1000, default: 100 }),
+  ...OffsetPaginationFields,
   status: Type.Optional(StatusField),
 });
 export type InvitationListQuery = Static<typeof InvitationListQuery>;

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { OffsetPaginationFields } from '../../shared/schemas.js';
 import type { UserRow } from './users.table.js';
 
 /**
@@ -121,14 +122,7 @@ export const UserIdParams = Type.Object({
 });
 
 export const ListUsersQuery = Type.Object({
-  skip: Type.Integer({
-    format: 'int32',
-    minimum: 0,
-    maximum: 2_147_483_647,
-    default: 0,
-    description: 'Offset pagination.',
-  }),
-  limit: Type.Integer({ format: 'int32', minimum: 1, maximum: 1000, default: 100 }),
+  ...OffsetPaginationFields,
   after_id: Type.Optional(
     Type.Integer({
       format: 'int32',
