@@ -1,6 +1,13 @@
 import { type Static, Type } from 'typebox';
 import { OffsetPaginationFields } from '../../shared/schemas.js';
-import { EmailField, PasswordField, PhoneField, RoleField } from '../users/users.schemas.js';
+import {
+  EmailField,
+  PasswordField,
+  PhoneField,
+  RequiredCompanyNameField,
+  RequiredNameField,
+  RoleField,
+} from '../users/users.schemas.js';
 import { type InvitationStatus, type InvitationWithInviter, statusOf } from './invitations.repository.js';
 
 const StatusField = Type.Union(
@@ -124,14 +131,12 @@ export const InvitationValidation = Type.Object(
 );
 export type InvitationValidation = Static<typeof InvitationValidation>;
 
-const RequiredName = Type.String({ minLength: 1, maxLength: 100 });
-
 export const InvitationAcceptBody = Type.Object(
   {
-    first_name: RequiredName,
-    last_name: RequiredName,
+    first_name: RequiredNameField,
+    last_name: RequiredNameField,
     password: PasswordField,
-    company_name: Type.String({ minLength: 1, maxLength: 255, examples: ['WindCo'] }),
+    company_name: RequiredCompanyNameField,
     phone: Type.Optional(PhoneField),
     username: Type.Optional(
       Type.String({

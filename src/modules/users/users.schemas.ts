@@ -33,6 +33,9 @@ export const CompanyNameField = Type.Unsafe<string | null>({
   maxLength: 255,
   examples: ['WindCo'],
 });
+/** The client portal's account forms (sign-up, invitation acceptance) require a name and a company. */
+export const RequiredNameField = Type.String({ minLength: 1, maxLength: 100 });
+export const RequiredCompanyNameField = Type.String({ minLength: 1, maxLength: 255, examples: ['WindCo'] });
 export const PhoneField = Type.Unsafe<string | null>({
   type: ['string', 'null'],
   maxLength: 50,
