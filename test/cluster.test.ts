@@ -1,49 +1,33 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, requestOnNewConnection, type ServerProcess, startServer } from './helpers/server-process.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
+import { describe, expect, it } from 'vitest';
+import { useClusteredServer } from './helpers/clustered-server.js';
+import { requestOnNewConnection } from './helpers/server-process.js';
 
 const CREDENTIALS = { username: 'clustered', password: 'cluster-password-1' };
 
 /** WEB_CONCURRENCY=2: node:cluster workers sharing the port, replaced when they die, drained on SIGTERM. */
 describe.skipIf(!process.env.TEST_DATABASE_URL)('the built server with WEB_CONCURRENCY=2', () => {
-  let database: TestDatabase;
-  let server: ServerProcess;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startServer({
-      DATABASE_URL: database.url as string,
-      WEB_CONCURRENCY: '2',
-      RATE_LIMIT_LOGIN_PER_MINUTE: '0',
-      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
-      SHUTDOWN_TIMEOUT_SECONDS: '30',
-      DB_POOL_TIMEOUT_MS: '10000',
-      DB_STATEMENT_TIMEOUT_MS: '10000',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'energyexe-cluster-')),
-    });
-  }, 60_000);
-  afterAll(async () => {
-    killAll();
-    await database?.close();
+  const cluster = useClusteredServer({
+    RATE_LIMIT_LOGIN_PER_MINUTE: '0',
+    SHUTDOWN_TIMEOUT_SECONDS: '30',
+    DB_POOL_TIMEOUT_MS: '10000',
+    DB_STATEMENT_TIMEOUT_MS: '10000',
   });
 
   const workerPids = () =>
-    server
+    cluster.server
       .output()
       .split('\n')
       .filter((line) => line.includes('"msg":"worker ready"'))
       .map((line) => JSON.parse(line).pid as number);
-  const login = () => requestOnNewConnection(`${server.url}/api/v1/auth/login`, { method: 'POST', body: CREDENTIALS });
+  const login = () =>
+    requestOnNewConnection(`${cluster.server.url}/api/v1/auth/login`, { method: 'POST', body: CREDENTIALS });
 
   it('runs two workers that serve the same port, with the secret shared between them', async () => {
     // The primary says "server ready" once both listen; each worker logs its own line just after.
     for (let i = 0; i < 100 && workerPids().length < 2; i++) await sleep(50);
     expect(workerPids()).toHaveLength(2);
-    const registered = await requestOnNewConnection(`${server.url}/api/v1/auth/register`, {
+    const registered = await requestOnNewConnection(`${cluster.server.url}/api/v1/auth/register`, {
       method: 'POST',
       body: { ...CREDENTIALS, email: 'clustered@example.com' },
     });
@@ -53,7 +37,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the built server with WEB_CONCU
     for (const response of tokens) {
       expect(response.status).toBe(200);
       const token = JSON.parse(response.body).access_token as string;
-      const me = await requestOnNewConnection(`${server.url}/api/v1/users/me`, {
+      const me = await requestOnNewConnection(`${cluster.server.url}/api/v1/users/me`, {
         headers: { authorization: `Bearer ${token}` },
       });
       expect(me.status).toBe(200);
@@ -63,7 +47,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the built server with WEB_CONCU
   it('replaces a worker that dies', async () => {
     const [victim] = workerPids();
     process.kill(victim as number, 'SIGKILL');
-    await server.waitFor('"msg":"worker exited, replacing it"');
+    await cluster.server.waitFor('"msg":"worker exited, replacing it"');
     for (let i = 0; i < 100 && workerPids().length < 3; i++) await sleep(100);
     expect(workerPids()).toHaveLength(3);
     expect((await login()).status).toBe(200);
@@ -72,11 +56,11 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the built server with WEB_CONCU
   it('on SIGTERM drains every worker: 30 logins in flight all answered, exit 0', async () => {
     const logins = Array.from({ length: 30 }, login);
     await sleep(200);
-    server.child.kill('SIGTERM');
+    cluster.server.child.kill('SIGTERM');
     const answers = await Promise.allSettled(logins);
     const statuses = answers.map((a) => (a.status === 'fulfilled' ? a.value.status : a.reason.message));
     expect(statuses).toEqual(Array(30).fill(200));
-    expect(await server.exited).toBe(0);
-    expect(server.output()).toContain('"msg":"shutdown complete"');
+    expect(await cluster.server.exited).toBe(0);
+    expect(cluster.server.output()).toContain('"msg":"shutdown complete"');
   }, 60_000);
 });

@@ -3,15 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  killLeftovers,
-  ROOT,
-  type StartedProcess,
-  startProcess,
-  startServer,
-} from './helpers/built-server.js';
+import { killLeftovers, type StartedProcess, startProcess, startServer } from './helpers/built-server.js';
 import { parseMetrics, value } from './helpers/metrics.js';
+import { freePort, ROOT } from './helpers/spawned-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
 
 /**

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useClusteredServer } from './helpers/clustered-server.js';
 import { parseMetrics, value } from './helpers/metrics.js';
-import { killAll, requestOnNewConnection, type ServerProcess, startServer } from './helpers/server-process.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
+import { requestOnNewConnection } from './helpers/server-process.js';
 
 const TOKEN = 'cluster-metrics-token';
 
@@ -10,29 +10,16 @@ const TOKEN = 'cluster-metrics-token';
  * figures. The embedded database refuses more than one worker, so this runs on the PostgreSQL pass only.
  */
 describe.skipIf(!process.env.TEST_DATABASE_URL)('GET /metrics with WEB_CONCURRENCY=2', () => {
-  let database: TestDatabase;
-  let server: ServerProcess;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    server = await startServer({
-      DATABASE_URL: database.url as string,
-      SECRET_KEY: 'a-secret-key-shared-by-both-workers-0123456789',
-      OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0',
-      WEB_CONCURRENCY: '2',
-      DB_POOL_SIZE: '3',
-      DB_MAX_OVERFLOW: '1',
-      METRICS_ENABLED: 'true',
-      METRICS_TOKEN: TOKEN,
-    });
-  }, 60_000);
-  afterAll(async () => {
-    killAll();
-    await database?.close();
+  const cluster = useClusteredServer({
+    SECRET_KEY: 'a-secret-key-shared-by-both-workers-0123456789',
+    DB_POOL_SIZE: '3',
+    DB_MAX_OVERFLOW: '1',
+    METRICS_ENABLED: 'true',
+    METRICS_TOKEN: TOKEN,
   });
 
   const scrape = async () => {
-    const response = await requestOnNewConnection(`${server.url}/metrics`, {
+    const response = await requestOnNewConnection(`${cluster.server.url}/metrics`, {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     expect(response.status).toBe(200);
@@ -41,7 +28,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('GET /metrics with WEB_CONCURREN
 
   it('sums the figures of both workers, whichever worker answers the scrape', async () => {
     for (let i = 0; i < 20; i += 1) {
-      expect((await requestOnNewConnection(`${server.url}/health`)).status).toBe(200);
+      expect((await requestOnNewConnection(`${cluster.server.url}/health`)).status).toBe(200);
     }
     for (let scrapes = 0; scrapes < 4; scrapes += 1) {
       const samples = await scrape();
@@ -58,7 +45,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('GET /metrics with WEB_CONCURREN
   });
 
   it('refuses a scrape without the token, as a single process does', async () => {
-    const response = await requestOnNewConnection(`${server.url}/metrics`);
+    const response = await requestOnNewConnection(`${cluster.server.url}/metrics`);
     expect(response.status).toBe(401);
     expect(JSON.parse(response.body).error.code).toBe('metrics.invalid_token');
   });

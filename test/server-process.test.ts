@@ -1,62 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { killAll, startServer } from './helpers/server-process.js';
+import { ROOT } from './helpers/spawned-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
 
-/** The built server, started the way `npm start` starts it (global-setup built dist/ for this run). */
-const ROOT = new URL('..', import.meta.url).pathname;
-const running: ChildProcess[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-interface Started {
-  child: ChildProcess;
-  port: number;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(env: Record<string, string>, waitForReady = true): Promise<Started> {
-  return freePort().then(
-    (port) =>
-      new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ['dist/server.js'], {
-          cwd: ROOT,
-          env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        running.push(child);
-        let output = '';
-        const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-        const started: Started = { child, port, url: `http://127.0.0.1:${port}`, output: () => output, exited };
-        const onData = (chunk: Buffer) => {
-          output += chunk.toString();
-          if (waitForReady && output.includes('"msg":"server ready"')) resolve(started);
-        };
-        child.stdout.on('data', onData);
-        child.stderr.on('data', onData);
-        void exited.then(() =>
-          waitForReady ? reject(new Error(`server exited early:\n${output}`)) : resolve(started),
-        );
-      }),
-  );
-}
-
-afterAll(() => {
-  for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterAll(killAll);
 
 const json = async (url: string, init?: RequestInit) => {
   const response = await fetch(url, {
@@ -76,7 +27,7 @@ describe('the built server as a real process', () => {
   let token = '';
 
   it('starts on a fresh embedded database, migrates it and serves HTTP', async () => {
-    const server = await start({ DATA_DIR: dataDir });
+    const server = await startServer({ DATA_DIR: dataDir });
     expect((await json(`${server.url}/health`)).body).toEqual({ status: 'healthy' });
     expect((await json(`${server.url}/health/ready`)).body).toEqual({ status: 'ready', checks: { database: 'ok' } });
 
@@ -93,7 +44,7 @@ describe('the built server as a real process', () => {
     token = login.body.access_token as string;
 
     // A second process on the same DATA_DIR refuses instead of corrupting the database.
-    const second = await start({ DATA_DIR: dataDir }, false);
+    const second = await startServer({ DATA_DIR: dataDir }, { waitForReady: false });
     expect(await second.exited).toBe(1);
     expect(second.output()).toContain(`in use by process ${server.child.pid} on ${hostname()}`);
 
@@ -105,7 +56,7 @@ describe('the built server as a real process', () => {
   });
 
   it('keeps data and the generated secret across a restart', async () => {
-    const server = await start({ DATA_DIR: dataDir });
+    const server = await startServer({ DATA_DIR: dataDir });
     const me = await json(`${server.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${token}` } });
     expect(me.status).toBe(200);
     expect(me.body.username).toBe('proc');
@@ -120,21 +71,24 @@ describe('the built server as a real process', () => {
       join(dataDir, 'embedded.lock'),
       JSON.stringify({ pid: dead.pid, hostname: hostname(), command: 'crashed', started_at: new Date().toISOString() }),
     );
-    const server = await start({ DATA_DIR: dataDir });
+    const server = await startServer({ DATA_DIR: dataDir });
     expect((await json(`${server.url}/health`)).status).toBe(200);
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });
 
   it('refuses to start on a bad setting, naming the variable', async () => {
-    const server = await start({ DATA_DIR: dataDir, ACCESS_TOKEN_EXPIRE_MINUTES: 'soon' }, false);
+    const server = await startServer(
+      { DATA_DIR: dataDir, ACCESS_TOKEN_EXPIRE_MINUTES: 'soon' },
+      { waitForReady: false },
+    );
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain('ACCESS_TOKEN_EXPIRE_MINUTES must be an integer');
     expect(server.output()).not.toContain('    at '); // a message, not a stack trace
   });
 
   it('refuses to start in production without a SECRET_KEY', async () => {
-    const server = await start({ DATA_DIR: dataDir, ENVIRONMENT: 'production' }, false);
+    const server = await startServer({ DATA_DIR: dataDir, ENVIRONMENT: 'production' }, { waitForReady: false });
     expect(await server.exited).toBe(1);
     expect(server.output()).toContain('SECRET_KEY must be set in production');
   });
@@ -148,7 +102,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('the built server on PostgreSQL'
 
   it('migrates on start with MIGRATE_ON_START and serves from the pool', async () => {
     database = await createTestDatabase({ migrated: false });
-    const server = await start({
+    const server = await startServer({
       DATABASE_URL: database.url as string,
       MIGRATE_ON_START: 'true',
       DB_POOL_SIZE: '2',

@@ -48,5 +48,17 @@ export const ErrorResponse = Type.Object(
   { title: 'ErrorResponse' },
 );
 
+/** Offset pagination of a list route, spread into its query schema so every list pages the same way. */
+export const OffsetPaginationFields = {
+  skip: Type.Integer({
+    format: 'int32',
+    minimum: 0,
+    maximum: 2_147_483_647,
+    default: 0,
+    description: 'Offset pagination.',
+  }),
+  limit: Type.Integer({ format: 'int32', minimum: 1, maximum: 1000, default: 100 }),
+};
+
 /** The OpenAPI security of a route that needs a bearer token: the docs' OAuth2 form or a pasted token. */
 export const bearerSecurity: Record<string, string[]>[] = [{ OAuth2PasswordBearer: [] }, { HTTPBearer: [] }];

@@ -1,24 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { SERVER_READY, type SpawnedProcess, spawnProcess, spawnServer } from './spawned-process.js';
 
-/** The repository root: the built server runs from here as `npm start` runs it (global-setup built dist/). */
-export const ROOT = new URL('../..', import.meta.url).pathname;
-
-const running: ChildProcess[] = [];
+const running: SpawnedProcess[] = [];
 
 /** Kills whatever a test file left running (call from afterAll). */
 export function killLeftovers(): void {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
+  for (const child of running) child.kill();
 }
 
 export interface StartedProcess {
@@ -28,6 +14,13 @@ export interface StartedProcess {
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
 }
+
+const started = (spawned: SpawnedProcess, port: number): StartedProcess => ({
+  port,
+  url: `http://127.0.0.1:${port}`,
+  output: spawned.output,
+  stop: () => spawned.stop(),
+});
 
 /**
  * Starts `node <args>` (or `command`) with only PATH and `env`, and resolves once its output contains `ready`
@@ -42,46 +35,21 @@ export async function startProcess(options: {
   command?: string;
   commandArgs?: string[];
 }): Promise<StartedProcess> {
-  const child = spawn(
-    options.command ?? process.execPath,
-    options.command ? (options.commandArgs ?? []) : options.args,
-    {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  const spawned = spawnProcess(
+    options.command
+      ? { command: options.command, args: options.commandArgs ?? [], env: options.env }
+      : { args: options.args, env: options.env },
   );
-  running.push(child);
-  let output = '';
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes(options.ready)) resolve();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    void exited.then(() => reject(new Error(`${options.args.join(' ')} exited early:\n${output}`)));
-  });
-  return {
-    port: options.port,
-    url: `http://127.0.0.1:${options.port}`,
-    output: () => output,
-    stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
+  running.push(spawned);
+  await spawned.waitFor(options.ready, Number.POSITIVE_INFINITY);
+  return started(spawned, options.port);
 }
 
 /** The built API server on a free port of 127.0.0.1. */
 export async function startServer(env: Record<string, string>, nodeArgs: string[] = []): Promise<StartedProcess> {
-  const port = await freePort();
-  return startProcess({
-    args: [...nodeArgs, 'dist/server.js'],
-    // Load shedding off: a busy test machine stalls the event loop past any threshold.
-    env: { HOST: '127.0.0.1', PORT: String(port), OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', ...env },
-    port,
-    ready: '"msg":"server ready"',
-  });
+  // Load shedding off: a busy test machine stalls the event loop past any threshold.
+  const server = await spawnServer({ OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0', ...env }, { nodeArgs });
+  running.push(server);
+  await server.waitFor(SERVER_READY, Number.POSITIVE_INFINITY);
+  return started(server, server.port);
 }

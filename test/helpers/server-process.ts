@@ -1,32 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
+import { SERVER_READY, type SpawnedServer, spawnServer } from './spawned-process.js';
 
 /** The built server (dist/, built by global-setup), started the way `npm start` starts it. */
-const ROOT = new URL('../..', import.meta.url).pathname;
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-export interface ServerProcess {
-  child: ChildProcess;
-  port: number;
-  url: string;
-  output(): string;
-  /** Resolves with the exit code once the process has exited. */
-  exited: Promise<number | null>;
-  /** Resolves when the output contains `text` (rejects if the process exits first). */
-  waitFor(text: string, timeoutMs?: number): Promise<void>;
-  /** SIGKILL if still running: for cleanup after a failure. */
-  kill(): void;
-}
+export type ServerProcess = SpawnedServer;
 
 const running = new Set<ServerProcess>();
 
@@ -41,58 +18,9 @@ export async function startServer(
   env: Record<string, string>,
   options: { waitForReady?: boolean; port?: number } = {},
 ): Promise<ServerProcess> {
-  const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, ['dist/server.js'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const listeners = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const listener of listeners) listener();
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  const server: ServerProcess = {
-    child,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    output: () => output,
-    exited,
-    waitFor(text, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (!output.includes(text)) return;
-          cleanup();
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`no "${text}" within ${timeoutMs} ms:\n${output}`));
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          listeners.delete(check);
-        };
-        listeners.add(check);
-        void exited.then(() => {
-          if (!output.includes(text)) {
-            cleanup();
-            reject(new Error(`server exited before "${text}":\n${output}`));
-          }
-        });
-        check();
-      });
-    },
-    kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    },
-  };
+  const server = await spawnServer({ LOG_LEVEL: 'info', ...env }, { port: options.port });
   running.add(server);
-  if (options.waitForReady ?? true) await server.waitFor('"msg":"server ready"');
+  if (options.waitForReady ?? true) await server.waitFor(SERVER_READY);
   return server;
 }
 

@@ -241,3 +241,20 @@ export function expectError(response: LightMyRequestResponse, status: number, ty
   }
   return body.error;
 }
+
+/** A sign-in that no longer works: its access token is refused (401) and so is its refresh token. */
+export async function expectSignedOut(
+  app: FastifyInstance,
+  session: { headers: { authorization: string }; refreshToken: string },
+): Promise<void> {
+  expectError(
+    await app.inject({ method: 'GET', url: '/api/v1/users/me', headers: session.headers }),
+    401,
+    'AuthenticationError',
+  );
+  expectError(
+    await app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: session.refreshToken } }),
+    401,
+    'AuthenticationError',
+  );
+}

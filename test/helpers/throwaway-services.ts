@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { freePort } from './server-process.js';
+import { freePort } from './spawned-process.js';
 
 /**
  * PostgreSQL and Redis servers of a test's own, for fault injection (stop, freeze, restart) without touching

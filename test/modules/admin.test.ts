@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectError, USER_FIELDS, useTestApp } from '../helpers/test-app.js';
+import { expectError, expectSignedOut, USER_FIELDS, useTestApp } from '../helpers/test-app.js';
 
 const ctx = useTestApp(
   { REGISTRATION_MODE: 'approval', CLIENT_PORTAL_URL: 'https://portal.example.com', PROJECT_NAME: 'EnergyExe' },
@@ -258,20 +258,7 @@ describe('POST /api/v1/admin/users/{id}/deactivate and /reactivate', () => {
     const response = await post(`/users/${client.user.id}/deactivate`, admin.headers);
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ is_active: false });
-    expectError(
-      await ctx.app.inject({ method: 'GET', url: '/api/v1/users/me', headers: client.headers }),
-      401,
-      'AuthenticationError',
-    );
-    expectError(
-      await ctx.app.inject({
-        method: 'POST',
-        url: '/api/v1/auth/refresh',
-        payload: { refresh_token: client.refreshToken },
-      }),
-      401,
-      'AuthenticationError',
-    );
+    await expectSignedOut(ctx.app, client);
     expect(await auditOf('user.deactivated')).toEqual([
       expect.objectContaining({
         actor_user_id: admin.user.id,

@@ -11,6 +11,7 @@ import { buildApp } from '../../src/app.js';
 import { type DatabaseHandle, openDatabase } from '../../src/db/client.js';
 import { REDIS_CLIENT_OPTIONS } from '../../src/shared/counter-store.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { freePort } from '../helpers/spawned-process.js';
 import { expectError, LogCapture, testConfig } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
@@ -20,16 +21,6 @@ import { createTestDatabase, type TestDatabase } from '../helpers/test-database.
 const LIMITS = { RATE_LIMIT_LOGIN_PER_MINUTE: '3', LOGIN_MAX_FAILURES: '3', RATE_LIMIT_PER_MINUTE: '100' };
 /** Far below any hang, far above a normal answer: each request must come back within it. */
 const FAST_MS = 1500;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-    probe.on('error', reject);
-  });
-}
 
 let nextAddress = 0;
 const freshAddress = () => {
@@ -56,6 +47,17 @@ const switches = (logs: LogCapture) => ({
   up: logs.lines.filter((line) => String(line.msg).startsWith('Redis available again')).length,
 });
 
+/** The account whose failed logins the per-account throttle counts. */
+const createAlice = (app: FastifyInstance) =>
+  app.services.users.create({
+    email: 'alice@example.com',
+    username: 'alice',
+    password: 'alice-real-passphrase-1',
+    first_name: null,
+    last_name: null,
+    is_superuser: false,
+  });
+
 /** The app of a test, on a database of its own, with a Redis client as the server makes it. */
 async function appWith(redis: Redis, logs: LogCapture) {
   const database = await createTestDatabase();
@@ -66,15 +68,7 @@ async function appWith(redis: Redis, logs: LogCapture) {
     redis,
   });
   await app.ready();
-  const user = await app.services.users.create({
-    email: 'alice@example.com',
-    username: 'alice',
-    password: 'alice-real-passphrase-1',
-    first_name: null,
-    last_name: null,
-    is_superuser: false,
-  });
-  return { app, database, user };
+  return { app, database, user: await createAlice(app) };
 }
 
 /** The limits, checked through the API: per address (3 a minute) and per account (3 failures). */
@@ -303,14 +297,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('PostgreSQL going away and comin
   });
 
   it('answers 503 fast while it is away, keeps the limits, and serves again once it is back', async () => {
-    await app.services.users.create({
-      email: 'alice@example.com',
-      username: 'alice',
-      password: 'alice-real-passphrase-1',
-      first_name: null,
-      last_name: null,
-      is_superuser: false,
-    });
+    await createAlice(app);
     const signedIn = await login(app, 'alice', 'alice-real-passphrase-1', freshAddress());
     expect(signedIn.statusCode).toBe(200);
     const headers = { authorization: `Bearer ${signedIn.json().access_token}` };

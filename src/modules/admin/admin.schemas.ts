@@ -1,15 +1,9 @@
 import { type Static, Type } from 'typebox';
+import { OffsetPaginationFields } from '../../shared/schemas.js';
 import { FeatureMap } from '../users/users.schemas.js';
 
 export const PendingUsersQuery = Type.Object({
-  skip: Type.Integer({
-    format: 'int32',
-    minimum: 0,
-    maximum: 2_147_483_647,
-    default: 0,
-    description: 'Offset pagination.',
-  }),
-  limit: Type.Integer({ format: 'int32', minimum: 1, maximum: 1000, default: 100 }),
+  ...OffsetPaginationFields,
 });
 export type PendingUsersQuery = Static<typeof PendingUsersQuery>;
 

@@ -4,6 +4,15 @@ import { type OneTimeTokenRow, oneTimeTokens } from './auth.table.js';
 
 export type OneTimePurpose = OneTimeTokenRow['purpose'];
 
+/** A token that may be spent now: of that purpose, unused and unexpired. Reading and spending agree on it. */
+const usable = (tokenHash: string, purpose: OneTimePurpose, now: Date) =>
+  and(
+    eq(oneTimeTokens.tokenHash, tokenHash),
+    eq(oneTimeTokens.purpose, purpose),
+    isNull(oneTimeTokens.usedAt),
+    gt(oneTimeTokens.expiresAt, now),
+  );
+
 export function createAuthRepository(db: Database) {
   return {
     async createOneTimeToken(values: {
@@ -26,14 +35,7 @@ export function createAuthRepository(db: Database) {
       const [row] = await db
         .select()
         .from(oneTimeTokens)
-        .where(
-          and(
-            eq(oneTimeTokens.tokenHash, tokenHash),
-            eq(oneTimeTokens.purpose, purpose),
-            isNull(oneTimeTokens.usedAt),
-            gt(oneTimeTokens.expiresAt, now),
-          ),
-        )
+        .where(usable(tokenHash, purpose, now))
         .limit(1);
       return row;
     },
@@ -50,14 +52,7 @@ export function createAuthRepository(db: Database) {
       const [row] = await db
         .update(oneTimeTokens)
         .set({ usedAt: now })
-        .where(
-          and(
-            eq(oneTimeTokens.tokenHash, tokenHash),
-            eq(oneTimeTokens.purpose, purpose),
-            isNull(oneTimeTokens.usedAt),
-            gt(oneTimeTokens.expiresAt, now),
-          ),
-        )
+        .where(usable(tokenHash, purpose, now))
         .returning();
       return row;
     },

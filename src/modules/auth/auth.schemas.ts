@@ -1,6 +1,14 @@
 import { type Static, Type } from 'typebox';
 import { StringEnum } from '../../shared/schemas.js';
-import { EmailField, NameField, PasswordField, PhoneField, UsernameField } from '../users/users.schemas.js';
+import {
+  EmailField,
+  NameField,
+  PasswordField,
+  PhoneField,
+  RequiredCompanyNameField,
+  RequiredNameField,
+  UsernameField,
+} from '../users/users.schemas.js';
 
 export const RegisterBody = Type.Object(
   {
@@ -14,16 +22,14 @@ export const RegisterBody = Type.Object(
 );
 export type RegisterBody = Static<typeof RegisterBody>;
 
-const RequiredName = Type.String({ minLength: 1, maxLength: 100 });
-
 /** The client portal's sign-up (the FastAPI service's ClientRegister): the username comes from the email. */
 export const ClientRegisterBody = Type.Object(
   {
     email: EmailField,
     password: PasswordField,
-    first_name: RequiredName,
-    last_name: RequiredName,
-    company_name: Type.String({ minLength: 1, maxLength: 255, examples: ['WindCo'] }),
+    first_name: RequiredNameField,
+    last_name: RequiredNameField,
+    company_name: RequiredCompanyNameField,
     phone: Type.Optional(PhoneField),
   },
   { title: 'ClientRegister', additionalProperties: false },

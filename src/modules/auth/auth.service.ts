@@ -3,7 +3,7 @@ import type { PasswordHasher } from '../../shared/password-hasher.js';
 import type { AuditService, RequestMeta } from '../audit/audit.service.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import type { UsersRepository } from '../users/users.repository.js';
-import type { NewUser, RegistrationMode, UsersService } from '../users/users.service.js';
+import { deriveUsername, type NewUser, type RegistrationMode, type UsersService } from '../users/users.service.js';
 import type { UserRow } from '../users/users.table.js';
 import type { AccessTokens, IssuedAccessToken } from './access-tokens.js';
 import { authErrors } from './auth.errors.js';
@@ -94,21 +94,6 @@ export function createAuthService(deps: {
     return user;
   }
 
-  /**
-   * A username from the email's local part: only the allowed characters, at least 3 of them, and unique
-   * regardless of case with the first free numeric suffix (alice, alice1, alice2...).
-   */
-  async function usernameFor(email: string): Promise<string> {
-    let base = (email.split('@')[0] ?? '')
-      .toLowerCase()
-      .replace(/[^a-z0-9_.-]/g, '')
-      .slice(0, 90);
-    if (base.length < 3) base = `${base}${base ? '_' : ''}user`.slice(0, 90);
-    const taken = await usersRepository.usernamesStartingWith(base);
-    if (!taken.has(base)) return base;
-    for (let n = 1; ; n++) if (!taken.has(`${base}${n}`)) return `${base}${n}`;
-  }
-
   async function tokens(userId: number, sessionId: string, refreshToken: string): Promise<TokenPair> {
     return { ...(await accessTokens.issue({ userId, sessionId })), refresh_token: refreshToken };
   }
@@ -128,7 +113,7 @@ export function createAuthService(deps: {
       if (deps.settings.registrationMode === 'invite_only') throw authErrors.registrationClosed();
       for (let attempt = 1; ; attempt++) {
         try {
-          const username = await usernameFor(input.email);
+          const username = await deriveUsername(input.email, usersRepository);
           return await usersService.create({ ...input, username, is_superuser: false }, meta);
         } catch (error) {
           if (!(error instanceof AppError && error.code === 'users.username_taken') || attempt >= 5) throw error;

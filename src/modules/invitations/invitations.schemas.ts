@@ -1,6 +1,13 @@
 import { type Static, Type } from 'typebox';
-import { StringEnum } from '../../shared/schemas.js';
-import { EmailField, PasswordField, PhoneField, RoleField } from '../users/users.schemas.js';
+import { OffsetPaginationFields, StringEnum } from '../../shared/schemas.js';
+import {
+  EmailField,
+  PasswordField,
+  PhoneField,
+  RequiredCompanyNameField,
+  RequiredNameField,
+  RoleField,
+} from '../users/users.schemas.js';
 import { USER_ROLES } from '../users/users.table.js';
 import { type InvitationStatus, type InvitationWithInviter, statusOf } from './invitations.repository.js';
 
@@ -41,14 +48,7 @@ export type Invitation = Static<typeof Invitation>;
 export const InvitationList = Type.Array(Invitation, { title: 'InvitationList', maxItems: 1000 });
 
 export const InvitationListQuery = Type.Object({
-  skip: Type.Integer({
-    format: 'int32',
-    minimum: 0,
-    maximum: 2_147_483_647,
-    default: 0,
-    description: 'Offset pagination.',
-  }),
-  limit: Type.Integer({ format: 'int32', minimum: 1, maximum: 1000, default: 100 }),
+  ...OffsetPaginationFields,
   status: Type.Optional(StatusField),
 });
 export type InvitationListQuery = Static<typeof InvitationListQuery>;
@@ -131,14 +131,12 @@ export const InvitationValidation = Type.Object(
 );
 export type InvitationValidation = Static<typeof InvitationValidation>;
 
-const RequiredName = Type.String({ minLength: 1, maxLength: 100 });
-
 export const InvitationAcceptBody = Type.Object(
   {
-    first_name: RequiredName,
-    last_name: RequiredName,
+    first_name: RequiredNameField,
+    last_name: RequiredNameField,
     password: PasswordField,
-    company_name: Type.String({ minLength: 1, maxLength: 255, examples: ['WindCo'] }),
+    company_name: RequiredCompanyNameField,
     phone: Type.Optional(PhoneField),
     username: Type.Optional(
       Type.String({

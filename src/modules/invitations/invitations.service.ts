@@ -3,6 +3,7 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { generateOpaqueToken, hashOpaqueToken } from '../../shared/tokens.js';
 import type { RequestMeta } from '../audit/audit.service.js';
+import { deriveUsername } from '../users/users.service.js';
 import type { UserRole, UserRow } from '../users/users.table.js';
 import { invitationEmail } from './invitations.email.js';
 import {
@@ -24,15 +25,6 @@ import type { InvitationRow } from './invitations.table.js';
 type Actor = Pick<UserRow, 'id' | 'isSuperuser' | 'role' | 'firstName' | 'lastName' | 'username'>;
 
 const DAY_MS = 86_400_000;
-
-/** A username from the address's local part: the allowed characters, at least 3 of them. */
-function usernameBase(email: string): string {
-  const base = (email.split('@')[0] ?? '')
-    .toLowerCase()
-    .replace(/[^a-z0-9_.-]/g, '')
-    .slice(0, 90);
-  return base.length < 3 ? `${base}${base ? '_' : ''}user`.slice(0, 90) : base;
-}
 
 /** Only a superuser hands out (or manages) links that create admins. */
 function assertMayInvite(actor: Actor, role: UserRole): void {
@@ -236,13 +228,7 @@ export function createInvitationsService(deps: {
               if (reason === 'expired') throw invitationsErrors.tokenExpired();
               throw invitationsErrors.invalidToken();
             }
-            let username = input.username;
-            if (username === undefined) {
-              const base = usernameBase(invitation.email);
-              const taken = await tx.usersRepository.usernamesStartingWith(base);
-              username = base;
-              for (let n = 1; taken.has(username.toLowerCase()); n++) username = `${base}${n}`;
-            }
+            const username = input.username ?? (await deriveUsername(invitation.email, tx.usersRepository));
             const user = await tx.users.create(
               {
                 email: invitation.email,

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { StringEnum } from '../../shared/schemas.js';
+import { OffsetPaginationFields, StringEnum } from '../../shared/schemas.js';
 import { USER_ROLES, type UserRow } from './users.table.js';
 
 /**
@@ -33,6 +33,9 @@ export const CompanyNameField = Type.Unsafe<string | null>({
   maxLength: 255,
   examples: ['WindCo'],
 });
+/** The client portal's account forms (sign-up, invitation acceptance) require a name and a company. */
+export const RequiredNameField = Type.String({ minLength: 1, maxLength: 100 });
+export const RequiredCompanyNameField = Type.String({ minLength: 1, maxLength: 255, examples: ['WindCo'] });
 export const PhoneField = Type.Unsafe<string | null>({
   type: ['string', 'null'],
   maxLength: 50,
@@ -122,14 +125,7 @@ export const UserIdParams = Type.Object({
 });
 
 export const ListUsersQuery = Type.Object({
-  skip: Type.Integer({
-    format: 'int32',
-    minimum: 0,
-    maximum: 2_147_483_647,
-    default: 0,
-    description: 'Offset pagination.',
-  }),
-  limit: Type.Integer({ format: 'int32', minimum: 1, maximum: 1000, default: 100 }),
+  ...OffsetPaginationFields,
   after_id: Type.Optional(
     Type.Integer({
       format: 'int32',

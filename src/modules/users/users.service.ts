@@ -41,6 +41,26 @@ export interface UserLookup {
 
 export type RegistrationMode = 'open' | 'approval' | 'invite_only';
 
+/**
+ * A username for an account that did not choose one (client sign-up, accepted invitation): the email's local part
+ * with only the allowed characters, at least 3 of them, and unique regardless of case with the first free numeric
+ * suffix (alice, alice1, alice2...). Two accounts may derive the same name at once; the caller retries on the
+ * `users.username_taken` conflict.
+ */
+export async function deriveUsername(
+  email: string,
+  usersRepository: Pick<UsersRepository, 'usernamesStartingWith'>,
+): Promise<string> {
+  let base = (email.split('@')[0] ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, '')
+    .slice(0, 90);
+  if (base.length < 3) base = `${base}${base ? '_' : ''}user`.slice(0, 90);
+  const taken = await usersRepository.usernamesStartingWith(base);
+  if (!taken.has(base)) return base;
+  for (let n = 1; ; n++) if (!taken.has(`${base}${n}`)) return `${base}${n}`;
+}
+
 /** Copies the fields present in a partial update into the repository's column names. */
 function toPatch(input: Omit<UserUpdate, 'password'>): UserPatch {
   const patch: UserPatch = {};
