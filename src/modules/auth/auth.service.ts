@@ -143,7 +143,7 @@ export function createAuthService(deps: {
       return tokens(rotated.userId, rotated.sessionId, rotated.refreshToken);
     },
 
-    async logout(user: UserRow, sessionId: string, meta: RequestMeta): Promise<void> {
+    async logout(user: Pick<UserRow, 'id'>, sessionId: string, meta: RequestMeta): Promise<void> {
       await sessionsService.revoke(user.id, sessionId, 'logout');
       await auditService.record(
         { event: 'auth.logout', actorUserId: user.id, subjectUserId: user.id, details: { session_id: sessionId } },
@@ -151,7 +151,7 @@ export function createAuthService(deps: {
       );
     },
 
-    async logoutAll(user: UserRow, meta: RequestMeta): Promise<number> {
+    async logoutAll(user: Pick<UserRow, 'id'>, meta: RequestMeta): Promise<number> {
       const revoked = await sessionsService.revokeAll(user.id, 'logout_all');
       await auditService.record(
         { event: 'user.sessions.revoked', actorUserId: user.id, subjectUserId: user.id, details: { revoked } },

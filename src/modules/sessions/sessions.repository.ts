@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { userConsents } from '../consents/consents.table.js';
 import { userFeatures } from '../features/features.table.js';
@@ -25,9 +25,13 @@ export type RevokeReason =
   | 'user_deactivated'
   | 'admin';
 
+/** The signed-in user as requests see it: every column but the password hash and the approver's id. */
+export type AuthUser = Omit<UserRow, 'hashedPassword' | 'approvedById'>;
+const { hashedPassword: _hash, approvedById: _approver, ...authUserColumns } = getTableColumns(users);
+
 /** The authenticated user, with what the request hooks need to know about them. */
 export interface ActiveUser {
-  user: UserRow;
+  user: AuthUser;
   /** The feature flags stored for the user (keys without a row are absent). */
   featureFlags: Record<string, boolean>;
   /** Whether the current terms and privacy versions are accepted; true when no consent is required. */
@@ -56,7 +60,7 @@ export function createSessionsRepository(db: Database, options: SessionsReposito
    */
   const activeUser = db
     .select({
-      user: users,
+      user: authUserColumns,
       featureFlags: sql<Record<
         string,
         boolean

@@ -7,6 +7,7 @@ import type { SessionsService } from '../sessions/sessions.service.js';
 import { usersErrors } from './users.errors.js';
 import type { ListUsersQuery, UserPatch, UsersRepository } from './users.repository.js';
 import type { UserUpdate, UserUpdateMe } from './users.schemas.js';
+import type { AuthUser } from '../sessions/sessions.repository.js';
 import type { UserRole, UserRow } from './users.table.js';
 
 export interface NewUser {
@@ -106,7 +107,7 @@ export function createUsersService(deps: {
    * or a deactivation ends sessions (all of them, or all but the caller's own when they changed it).
    */
   async function applyUpdate(
-    actor: UserRow | undefined,
+    actor: AuthUser | undefined,
     current: UserRow,
     input: UserUpdate,
     meta: RequestMeta | undefined,
@@ -205,8 +206,10 @@ export function createUsersService(deps: {
 
     listSuperusers: () => usersRepository.listSuperusers(),
 
-    async updateMe(current: UserRow, input: UserUpdateMe, meta?: RequestMeta, sessionId?: string): Promise<UserRow> {
+    async updateMe(me: AuthUser, input: UserUpdateMe, meta?: RequestMeta, sessionId?: string): Promise<UserRow> {
       const { current_password: currentPassword, ...changes } = input;
+      // Requests carry the user without the password hash: the row is read whole where it is needed.
+      const current = await usersRepository.getByIdOrThrow(me.id);
       if (changes.password !== undefined) {
         if (currentPassword === undefined) throw usersErrors.currentPasswordRequired();
         if (!(await passwordHasher.verify(current.hashedPassword, currentPassword))) {
@@ -218,11 +221,12 @@ export function createUsersService(deps: {
 
     /** POST /users/me/password: every other session ends, the caller's own goes on. */
     async changePassword(
-      current: UserRow,
+      me: AuthUser,
       input: { current_password: string; new_password: string },
       meta: RequestMeta,
       sessionId: string | undefined,
     ): Promise<void> {
+      const current = await usersRepository.getByIdOrThrow(me.id);
       if (!(await passwordHasher.verify(current.hashedPassword, input.current_password))) {
         throw usersErrors.currentPasswordIncorrect();
       }
@@ -231,7 +235,7 @@ export function createUsersService(deps: {
 
     /** `actorSessionId`: a superuser changing their own password this way keeps their current session. */
     async update(
-      actor: UserRow,
+      actor: AuthUser,
       id: number,
       input: UserUpdate,
       meta?: RequestMeta,
@@ -246,7 +250,7 @@ export function createUsersService(deps: {
       return applyUpdate(actor, current, input, meta, actor.id === id ? actorSessionId : undefined);
     },
 
-    async delete(actor: UserRow, id: number, meta?: RequestMeta): Promise<void> {
+    async delete(actor: AuthUser, id: number, meta?: RequestMeta): Promise<void> {
       if (actor.id === id) throw usersErrors.cannotDeleteSelf();
       // Sessions go with the row (ON DELETE CASCADE), so the user's tokens fail on the next request.
       if (!(await usersRepository.delete(id))) throw usersErrors.notFound();
