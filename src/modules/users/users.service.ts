@@ -3,11 +3,11 @@ import type { PasswordHasher } from '../../shared/password-hasher.js';
 import type { PasswordPolicy } from '../../shared/password-policy.js';
 import type { AuditService, RequestMeta } from '../audit/audit.service.js';
 import type { EmailVerifier } from '../auth/account-emails.service.js';
+import type { AuthUser } from '../sessions/sessions.repository.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import { usersErrors } from './users.errors.js';
 import type { ListUsersQuery, UserPatch, UsersRepository } from './users.repository.js';
 import type { UserUpdate, UserUpdateMe } from './users.schemas.js';
-import type { AuthUser } from '../sessions/sessions.repository.js';
 import type { UserRole, UserRow } from './users.table.js';
 
 export interface NewUser {
