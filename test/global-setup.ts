@@ -1,19 +1,26 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { wrapEmbedded } from '../src/db/embedded.js';
 import { RESPONSES_DIR_VARIABLE, validateRecordedResponses } from './helpers/response-recorder.js';
 import { assertTestDatabaseUrl } from './helpers/test-database.js';
 
 /**
- * Builds dist/ for the tests that run the real processes. Then, since starting PGlite and running initdb takes seconds; loading a dump of an already migrated database takes
- * a fraction of that. Every test file opens its own copy of this template.
+ * Builds dist/ for the tests that run the real processes (kept when its sources have not changed since it was
+ * built). Meanwhile, since starting PGlite and running initdb takes seconds and loading a dump of an already
+ * migrated database takes a fraction of that, makes that dump: every test file opens its own copy of this template.
  */
 export default async function setup(): Promise<() => void> {
   // Process-level tests (the server, the CLI) run the built code, exactly as `npm start` does; build once here.
-  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+  const built = promisify(execFile)(process.execPath, ['scripts/build.mjs', '--if-changed']).then(
+    ({ stdout, stderr }) => process.stdout.write(stdout + stderr),
+    (error: Error & { stdout?: string; stderr?: string }) => {
+      throw new Error(`npm run build failed:\n${error.stdout ?? ''}${error.stderr ?? ''}`, { cause: error });
+    },
+  );
   const responses = mkdtempSync(join(tmpdir(), 'energyexe-responses-'));
   process.env[RESPONSES_DIR_VARIABLE] = responses;
   const checkResponses = () => {
@@ -34,9 +41,20 @@ export default async function setup(): Promise<() => void> {
   const url = process.env.TEST_DATABASE_URL;
   if (url) {
     assertTestDatabaseUrl(url);
+    await built;
     return checkResponses;
   }
   const dir = mkdtempSync(join(tmpdir(), 'energyexe-test-'));
+  const [template] = await Promise.all([makeTemplate(dir), built]);
+  process.env.ENERGYEXE_TEST_TEMPLATE = template;
+  return () => {
+    rmSync(dir, { recursive: true, force: true });
+    checkResponses();
+  };
+}
+
+/** A dump of the migrated database, which test files load into an in-memory PGlite. */
+async function makeTemplate(dir: string): Promise<string> {
   const client = await PGlite.create();
   const handle = wrapEmbedded(client);
   await handle.migrate();
@@ -44,9 +62,5 @@ export default async function setup(): Promise<() => void> {
   await handle.close();
   const path = join(dir, 'template.tar');
   writeFileSync(path, Buffer.from(await dump.arrayBuffer()));
-  process.env.ENERGYEXE_TEST_TEMPLATE = path;
-  return () => {
-    rmSync(dir, { recursive: true, force: true });
-    checkResponses();
-  };
+  return path;
 }
