@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { wrapEmbedded } from '../src/db/embedded.js';
 import { RESPONSES_DIR_VARIABLE, validateRecordedResponses } from './helpers/response-recorder.js';
-import { assertTestDatabaseUrl } from './helpers/test-database.js';
+import { assertTestDatabaseUrl, DATA_DIR_TEMPLATE_VARIABLE, TEMPLATE_VARIABLE } from './helpers/test-database.js';
 
 /**
  * Builds dist/ for the tests that run the real processes (kept when its sources have not changed since it was
@@ -45,22 +45,29 @@ export default async function setup(): Promise<() => void> {
     return checkResponses;
   }
   const dir = mkdtempSync(join(tmpdir(), 'energyexe-test-'));
-  const [template] = await Promise.all([makeTemplate(dir), built]);
-  process.env.ENERGYEXE_TEST_TEMPLATE = template;
+  const [templates] = await Promise.all([makeTemplates(dir), built]);
+  process.env[TEMPLATE_VARIABLE] = templates.dump;
+  process.env[DATA_DIR_TEMPLATE_VARIABLE] = templates.dataDir;
   return () => {
     rmSync(dir, { recursive: true, force: true });
     checkResponses();
   };
 }
 
-/** A dump of the migrated database, which test files load into an in-memory PGlite. */
-async function makeTemplate(dir: string): Promise<string> {
+/**
+ * The migrated database twice: as a dump (test files load it into an in-memory PGlite) and as a DATA_DIR (copied
+ * for a built process, which would otherwise run initdb and the migrations before it serves).
+ */
+async function makeTemplates(dir: string): Promise<{ dump: string; dataDir: string }> {
   const client = await PGlite.create();
   const handle = wrapEmbedded(client);
   await handle.migrate();
   const dump = await client.dumpDataDir('none');
   await handle.close();
-  const path = join(dir, 'template.tar');
-  writeFileSync(path, Buffer.from(await dump.arrayBuffer()));
-  return path;
+  const dumpPath = join(dir, 'template.tar');
+  writeFileSync(dumpPath, Buffer.from(await dump.arrayBuffer()));
+  const dataDir = join(dir, 'data-dir');
+  mkdirSync(dataDir);
+  await (await PGlite.create(join(dataDir, 'pgdata'), { loadDataDir: dump })).close();
+  return { dump: dumpPath, dataDir };
 }

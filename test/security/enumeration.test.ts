@@ -1,12 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/spawned-process.js';
 import { expectError, TEST_SECRET, useTestApp } from '../helpers/test-app.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { createTestDatabase, migratedDataDir, type TestDatabase } from '../helpers/test-database.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -105,7 +102,7 @@ describe('the time of a login, against the built server', () => {
       ENVIRONMENT: 'test',
       SECRET_KEY: TEST_SECRET,
       LOG_LEVEL: 'warn',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'energyexe-enum-')),
+      DATA_DIR: migratedDataDir('energyexe-enum-'),
       RATE_LIMIT_LOGIN_PER_MINUTE: '0',
       RATE_LIMIT_PER_MINUTE: '0',
       LOGIN_MAX_FAILURES: '0',
