@@ -10,6 +10,7 @@ import type { CreateUserOptions, NewUser } from '../../src/modules/users/users.s
 import type { UserRow } from '../../src/modules/users/users.table.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { type Argon2Params, createPasswordHasher, type PasswordHasher } from '../../src/shared/password-hasher.js';
 import { recordResponses } from './response-recorder.js';
 import { startSmtpServer, type TestSmtpServer } from './smtp.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
@@ -54,6 +55,16 @@ export function testConfig(env: Record<string, string> = {}): Config {
     ...env,
   });
 }
+
+/**
+ * Argon2id at a small cost for the apps of useTestApp, whose tests are about what the routes answer and store, not
+ * about the cost of a hash (which would add tens of milliseconds to every sign-up and login). The production
+ * parameters stay where they are the subject: the built server (the login timing of
+ * test/security/enumeration.test.ts), the CLI, and the re-hash of legacy passwords (test/legacy-adoption.test.ts).
+ */
+export const TEST_ARGON2: Argon2Params = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+
+export const testPasswordHasher = (): PasswordHasher => createPasswordHasher(TEST_ARGON2);
 
 /** Log lines the app wrote, parsed, so tests can assert on what would reach an operator. */
 export class LogCapture extends Writable {
@@ -149,6 +160,7 @@ export function useTestApp(env: Record<string, string> = {}, options: TestAppOpt
       database: ctx.database.handle,
       logger: createLogger({ level: ctx.config.logLevel }, ctx.logs),
       clock: ctx.clock,
+      passwordHasher: testPasswordHasher(),
       outbox: { baseDelayMs: 50, maxDelayMs: 200, pollIntervalMs: 50, ...options.outbox },
     });
     recordResponses(ctx.app);
