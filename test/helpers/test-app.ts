@@ -142,11 +142,33 @@ export interface NewUserTestOptions extends CreateUserOptions {
 let counter = 0;
 
 /**
- * One app and one database per test file (PGlite takes a moment to start), emptied before each test.
- * Call at the top level of a test file.
+ * The database of this test file, shared by its useTestApp calls (one per describe block with its own settings):
+ * each opens on the first call's beforeAll and closes after the last one's afterAll. Their blocks run one after the
+ * other, and each empties the database before each of its tests.
+ */
+const fileDatabase = {
+  users: 0,
+  opened: undefined as Promise<TestDatabase> | undefined,
+  open(): Promise<TestDatabase> {
+    this.opened ??= createTestDatabase();
+    return this.opened;
+  },
+  async release(): Promise<void> {
+    this.users -= 1;
+    if (this.users > 0 || !this.opened) return;
+    const database = this.opened;
+    this.opened = undefined;
+    await (await database).close();
+  },
+};
+
+/**
+ * One app per test file or describe block, on the file's one database (PGlite takes a moment to start), emptied
+ * before each test. Call at the top level of a test file or of a describe block.
  */
 export function useTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): TestContext {
   const ctx = { logs: new LogCapture(), clock: createTestClock() } as TestContext;
+  fileDatabase.users += 1;
 
   beforeAll(async () => {
     if (options.smtp) {
@@ -154,7 +176,7 @@ export function useTestApp(env: Record<string, string> = {}, options: TestAppOpt
       env = { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(ctx.smtp.port), SMTP_TLS: 'false', ...env };
     }
     ctx.config = testConfig(env);
-    ctx.database = await createTestDatabase();
+    ctx.database = await fileDatabase.open();
     ctx.app = await buildApp({
       config: ctx.config,
       database: ctx.database.handle,
@@ -177,7 +199,7 @@ export function useTestApp(env: Record<string, string> = {}, options: TestAppOpt
 
   afterAll(async () => {
     await ctx.app?.close();
-    await ctx.database?.close();
+    await fileDatabase.release();
     await ctx.smtp?.close();
   });
 
