@@ -24,6 +24,9 @@ export default defineConfig({
           // Two files at a time. Vitest's default on our 2-core machines is one (a core is left to Vitest itself),
           // but a file spends much of its time waiting on a process it started (the built server, the CLI).
           maxWorkers: 2,
+          // A worker keeps its loaded modules from one file to the next: importing the app afresh in each file
+          // cost seconds per file. Files share no state but through the database and servers each one makes.
+          isolate: false,
         },
       },
       {
