@@ -60,6 +60,33 @@ async function truncateAll(query: TestDatabase['query']): Promise<void> {
 }
 
 /**
+ * The reset of the embedded database: TRUNCATE gives every table new files, some 40 ms per test on PGlite, while
+ * deleting the few rows a test leaves takes a tenth of that. Replica mode skips foreign-key checks (and triggers)
+ * as TRUNCATE does, for this transaction only; the sequences restart as with RESTART IDENTITY.
+ */
+async function deleteAll(query: TestDatabase['query']): Promise<void> {
+  const [tables, sequences] = await Promise.all([
+    query<{ name: string }>("SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'"),
+    query<{ name: string; start: string }>(
+      "SELECT quote_literal(quote_ident(sequencename)) AS name, start_value AS start FROM pg_sequences WHERE schemaname = 'public'",
+    ),
+  ]);
+  const statements = [
+    'BEGIN',
+    'SET LOCAL session_replication_role = replica',
+    ...tables.map((table) => `DELETE FROM ${table.name}`),
+    ...sequences.map((sequence) => `SELECT setval(${sequence.name}, ${Number(sequence.start)}, false)`),
+    'COMMIT',
+  ];
+  try {
+    await query(`${statements.join(';\n')};`);
+  } catch (error) {
+    await query('ROLLBACK');
+    throw error;
+  }
+}
+
+/**
  * A database of this test file's own: on real PostgreSQL (TEST_DATABASE_URL) a new database, else an
  * embedded one. `migrated: false` gives an empty one (legacy adoption tests run their own fixture first).
  */
@@ -89,7 +116,7 @@ async function createEmbeddedDatabase(migrated: boolean, queryTracer?: QueryTrac
     const results = await client.exec(sql);
     return (results.at(-1)?.rows ?? []) as never[];
   };
-  return { handle, query, reset: () => truncateAll(query), close: () => handle.close() };
+  return { handle, query, reset: () => deleteAll(query), close: () => handle.close() };
 }
 
 async function createPostgresDatabase(
