@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killLeftovers, type StartedProcess, startServer as startBuiltServer } from './helpers/built-server.js';
 import { find, parseMetrics, value } from './helpers/metrics.js';
 import { type OtlpReceiver, type ReceivedSpan, SPAN_KIND, startOtlpReceiver } from './helpers/otlp.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
+import { createTestDatabase, migratedDataDir, type TestDatabase } from './helpers/test-database.js';
 
 /**
  * The built server (global-setup built dist/) as `npm start` runs it, with a module-resolution hook that
@@ -75,8 +75,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await database?.close();
 });
-// One DATA_DIR for both servers (one after the other): the second finds the embedded database made and migrated.
-const dataDir = mkdtempSync(join(tmpdir(), 'energyexe-observability-'));
+// One DATA_DIR for both servers (one after the other), the embedded database already migrated.
+const dataDir = migratedDataDir('energyexe-observability-');
 const databaseEnv = (): Record<string, string> =>
   database?.url ? { DATABASE_URL: database.url } : { DATA_DIR: dataDir };
 

@@ -1,7 +1,4 @@
-import { mkdtempSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,7 +10,7 @@ import {
   type ServerProcess,
   startServer,
 } from './helpers/server-process.js';
-import { createTestDatabase, type TestDatabase } from './helpers/test-database.js';
+import { createTestDatabase, migratedDataDir, type TestDatabase } from './helpers/test-database.js';
 
 /**
  * The issue's reproduction lost requests in 4 runs out of 5; this many clean runs in a row make a fluke unlikely.
@@ -34,7 +31,7 @@ describe('graceful shutdown of the built server', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'energyexe-drain-'));
+    const dataDir = migratedDataDir('energyexe-drain-');
     // Load shedding off: on this shared machine the embedded database (which runs on the event loop) can stall it
     // past the threshold, and a 503 "overloaded" is not what this file is about (test/plugins/overload.test.ts is).
     // Generous timeouts: the machine running the suite may be far busier than a server, and a 503 for a pool

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -16,7 +15,7 @@ import {
 import { generateClientTypes, TYPES_FILE } from '../../scripts/client-types.js';
 import { type ServerProcess, startServer } from '../helpers/api-server.js';
 import { recordingFetch } from '../helpers/response-recorder.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { createTestDatabase, migratedDataDir, type TestDatabase } from '../helpers/test-database.js';
 
 const SECRET_KEY = 'client-e2e-secret-key-that-is-long-enough-0123456789';
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -46,7 +45,7 @@ describe('the TypeScript client against the built server', () => {
     const env: Record<string, string> = {
       SECRET_KEY,
       RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'energyexe-client-e2e-')),
+      DATA_DIR: migratedDataDir('energyexe-client-e2e-'),
     };
     if (process.env.TEST_DATABASE_URL) {
       database = await createTestDatabase();

@@ -1,5 +1,4 @@
-import { createPasswordHasher } from '../../src/shared/password-hasher.js';
-import type { TestContext } from './test-app.js';
+import { type TestContext, testPasswordHasher } from './test-app.js';
 
 /** Who can be calling a route: nobody, a user, a user deactivated since they logged in, a superuser. */
 export const ACTORS = ['anonymous', 'user', 'inactive', 'superuser'] as const;
@@ -15,7 +14,7 @@ export interface SignedInUser {
 }
 
 export interface Actors {
-  /** Everyone's password (one real argon2id hash, computed once per file). */
+  /** Everyone's password (one argon2id hash with the test app's parameters, computed once per file). */
   password: string;
   user: SignedInUser;
   inactive: SignedInUser;
@@ -37,7 +36,7 @@ let hashed: Promise<string> | undefined;
  * an argon2 verification each, in every test).
  */
 export async function createActors(ctx: TestContext): Promise<Actors> {
-  hashed ??= createPasswordHasher().hash(ACTOR_PASSWORD);
+  hashed ??= testPasswordHasher().hash(ACTOR_PASSWORD);
   const hash = await hashed;
   const { sessions, accessTokens } = ctx.app.services;
   const meta = { ip: '127.0.0.1', userAgent: 'security-battery', requestId: 'arrange' };

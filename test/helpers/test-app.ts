@@ -10,6 +10,7 @@ import type { CreateUserOptions, NewUser } from '../../src/modules/users/users.s
 import type { UserRow } from '../../src/modules/users/users.table.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { type Argon2Params, createPasswordHasher, type PasswordHasher } from '../../src/shared/password-hasher.js';
 import { recordResponses } from './response-recorder.js';
 import { startSmtpServer, type TestSmtpServer } from './smtp.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
@@ -54,6 +55,16 @@ export function testConfig(env: Record<string, string> = {}): Config {
     ...env,
   });
 }
+
+/**
+ * Argon2id at a small cost for the apps of useTestApp, whose tests are about what the routes answer and store, not
+ * about the cost of a hash (which would add tens of milliseconds to every sign-up and login). The production
+ * parameters stay where they are the subject: the built server (the login timing of
+ * test/security/enumeration.test.ts), the CLI, and the re-hash of legacy passwords (test/legacy-adoption.test.ts).
+ */
+export const TEST_ARGON2: Argon2Params = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+
+export const testPasswordHasher = (): PasswordHasher => createPasswordHasher(TEST_ARGON2);
 
 /** Log lines the app wrote, parsed, so tests can assert on what would reach an operator. */
 export class LogCapture extends Writable {
@@ -131,11 +142,33 @@ export interface NewUserTestOptions extends CreateUserOptions {
 let counter = 0;
 
 /**
- * One app and one database per test file (PGlite takes a moment to start), emptied before each test.
- * Call at the top level of a test file.
+ * The database of this test file, shared by its useTestApp calls (one per describe block with its own settings):
+ * each opens on the first call's beforeAll and closes after the last one's afterAll. Their blocks run one after the
+ * other, and each empties the database before each of its tests.
+ */
+const fileDatabase = {
+  users: 0,
+  opened: undefined as Promise<TestDatabase> | undefined,
+  open(): Promise<TestDatabase> {
+    this.opened ??= createTestDatabase();
+    return this.opened;
+  },
+  async release(): Promise<void> {
+    this.users -= 1;
+    if (this.users > 0 || !this.opened) return;
+    const database = this.opened;
+    this.opened = undefined;
+    await (await database).close();
+  },
+};
+
+/**
+ * One app per test file or describe block, on the file's one database (PGlite takes a moment to start), emptied
+ * before each test. Call at the top level of a test file or of a describe block.
  */
 export function useTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): TestContext {
   const ctx = { logs: new LogCapture(), clock: createTestClock() } as TestContext;
+  fileDatabase.users += 1;
 
   beforeAll(async () => {
     if (options.smtp) {
@@ -143,12 +176,13 @@ export function useTestApp(env: Record<string, string> = {}, options: TestAppOpt
       env = { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(ctx.smtp.port), SMTP_TLS: 'false', ...env };
     }
     ctx.config = testConfig(env);
-    ctx.database = await createTestDatabase();
+    ctx.database = await fileDatabase.open();
     ctx.app = await buildApp({
       config: ctx.config,
       database: ctx.database.handle,
       logger: createLogger({ level: ctx.config.logLevel }, ctx.logs),
       clock: ctx.clock,
+      passwordHasher: testPasswordHasher(),
       outbox: { baseDelayMs: 50, maxDelayMs: 200, pollIntervalMs: 50, ...options.outbox },
     });
     recordResponses(ctx.app);
@@ -165,7 +199,7 @@ export function useTestApp(env: Record<string, string> = {}, options: TestAppOpt
 
   afterAll(async () => {
     await ctx.app?.close();
-    await ctx.database?.close();
+    await fileDatabase.release();
     await ctx.smtp?.close();
   });
 

@@ -317,13 +317,20 @@ describe('POST /api/v1/admin/invitations/bulk', () => {
     expect(await ctx.database.query('SELECT id FROM invitations')).toEqual([]);
   });
 
-  it('takes 100 addresses in one request', async () => {
+  it('takes 100 addresses in one request, and queues an invitation email to each', async () => {
     const sender = await ctx.signIn({ role: 'admin' });
     const emails = Array.from({ length: 100 }, (_, i) => `bulk${i}@example.com`);
     const response = await admin('POST', '/bulk', sender.headers, { emails });
     expect(response.json()).toMatchObject({ total_sent: 100, total_failed: 0 });
     const [row] = await ctx.database.query<{ n: number }>('SELECT count(*)::int AS n FROM invitations');
     expect(row?.n).toBe(100);
+    const queued = await ctx.database.query<{ to_address: string }>(
+      "SELECT to_address FROM email_outbox WHERE subject LIKE '%invited%'",
+    );
+    expect(queued.map((email) => email.to_address).sort()).toEqual([...emails].sort());
+    // Their delivery is the outbox's (the tests above read delivered invitations): 100 SMTP deliveries would only
+    // hold up the next test, which lets the outbox finish before it starts.
+    await ctx.database.query("DELETE FROM email_outbox WHERE status = 'pending'");
   });
 });
 

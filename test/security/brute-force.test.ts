@@ -3,9 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { createUsersRepository } from '../../src/modules/users/users.repository.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { createPasswordHasher } from '../../src/shared/password-hasher.js';
 import { tokenFrom } from '../helpers/smtp.js';
-import { expectError, testConfig, useTestApp } from '../helpers/test-app.js';
+import { expectError, testConfig, testPasswordHasher, useTestApp } from '../helpers/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 
 // Battery item 5 (OWASP ASVS 5.0 V6.3.1, API4:2023): guessing spread over many addresses is stopped per
@@ -202,7 +201,7 @@ describe('after the attacker stops', () => {
 describe('credential stuffing: 50 accounts, one attempt each, from one address', () => {
   it('is stopped per address after RATE_LIMIT_LOGIN_PER_MINUTE attempts', async () => {
     const repository = createUsersRepository(ctx.database.handle.db);
-    const hashedPassword = await createPasswordHasher().hash('their-real-password-1');
+    const hashedPassword = await testPasswordHasher().hash('their-real-password-1');
     for (let i = 0; i < 50; i++) {
       await repository.create({
         email: `victim${i}@example.com`,

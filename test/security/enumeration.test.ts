@@ -1,17 +1,21 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/spawned-process.js';
 import { expectError, TEST_SECRET, useTestApp } from '../helpers/test-app.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { createTestDatabase, migratedDataDir, type TestDatabase } from '../helpers/test-database.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 // Battery item 6 (OWASP ASVS 5.0 V6.3.8, API2:2023): nothing in an answer (status, body, headers, time) says
 // whether an account exists.
+
+/**
+ * Alternating attempts per measurement of forgot-password and resend-verification, each followed by the background
+ * work of its answer (started 100 ms after it). Fewer on the embedded pass, so that up to five measurements fit in
+ * the test's time on a busy machine; the PostgreSQL pass (CI runs both) takes the full count.
+ */
+const EMAIL_ROUNDS = process.env.TEST_DATABASE_URL ? 40 : 20;
 
 const ctx = useTestApp({ LOGIN_MAX_FAILURES: '1000', RATE_LIMIT_LOGIN_PER_MINUTE: '30', RATE_LIMIT_PER_MINUTE: '600' });
 
@@ -58,13 +62,14 @@ describe('forgot-password and resend-verification: known vs unknown address', ()
       expect(queued.map((row) => row.to_address)).not.toContain('unknown@example.com');
     });
 
-    it(`${route} takes the same time (medians within 20 % over 40 alternating attempts)`, async () => {
+    it(`${route} takes the same time (medians within 20 % over ${EMAIL_ROUNDS} alternating attempts)`, async () => {
       await ctx.createUser({ email: 'known@example.com' });
       const result = await medianGap(
         () => post(route, { email: 'known@example.com' }),
         () => post(route, { email: 'unknown@example.com' }),
         // The lookup and the email happen after the answer, and are let finish before the next attempt.
         () => ctx.app.services.settle(),
+        EMAIL_ROUNDS,
       );
       expect(result.gap, `medians ${result.a.toFixed(3)} ms vs ${result.b.toFixed(3)} ms`).toBeLessThanOrEqual(0.2);
     });
@@ -105,7 +110,7 @@ describe('the time of a login, against the built server', () => {
       ENVIRONMENT: 'test',
       SECRET_KEY: TEST_SECRET,
       LOG_LEVEL: 'warn',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'energyexe-enum-')),
+      DATA_DIR: migratedDataDir('energyexe-enum-'),
       RATE_LIMIT_LOGIN_PER_MINUTE: '0',
       RATE_LIMIT_PER_MINUTE: '0',
       LOGIN_MAX_FAILURES: '0',

@@ -1,9 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createUsersRepository } from '../../src/modules/users/users.repository.js';
-import { createPasswordHasher } from '../../src/shared/password-hasher.js';
 import { tokenFrom } from '../helpers/smtp.js';
-import { expectError, useTestApp } from '../helpers/test-app.js';
+import { expectError, testPasswordHasher, useTestApp } from '../helpers/test-app.js';
 
 // OWASP ASVS 5.0 V6.2 (password security): new passwords are checked against common-password lists and the
 // owner's own details on every path that sets one; existing passwords keep working.
@@ -125,7 +124,7 @@ describe('an account created before the policy', () => {
     await createUsersRepository(ctx.database.handle.db).create({
       email: 'old@example.com',
       username: 'oldtimer',
-      hashedPassword: await createPasswordHasher().hash('password'),
+      hashedPassword: await testPasswordHasher().hash('password'),
       firstName: null,
       lastName: null,
       isActive: true,
