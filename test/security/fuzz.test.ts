@@ -102,7 +102,12 @@ function caseOf(route: RouteTableEntry): fc.Arbitrary<FuzzCase> {
       Object.fromEntries(
         Object.entries(params?.properties ?? {}).map(([name, schema]) => [
           name,
-          fc.oneof({ weight: 3, arbitrary: validOf(schema) }, hostile({ hugeLength: 300 })).map(asText),
+          fc
+            .oneof({ weight: 3, arbitrary: validOf(schema) }, hostile({ hugeLength: 300 }))
+            .map(asText)
+            // `.` and `..` are dot segments: URL clients (the injector included) drop them before sending, so the
+            // request would reach another path than the one recorded (raw-socket path tricks are in the matrix).
+            .filter((text) => text !== '.' && text !== '..'),
         ]),
       ),
     ),
