@@ -21,12 +21,13 @@ export default defineConfig({
           name: 'suite',
           include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/node_modules/**', ...TIMING],
-          // Two files at a time. Vitest's default on our 2-core machines is one (a core is left to Vitest itself),
-          // but a file spends much of its time waiting on a process it started (the built server, the CLI).
-          maxWorkers: 2,
-          // A worker keeps its loaded modules from one file to the next: importing the app afresh in each file
-          // cost seconds per file. Files share no state but through the database and servers each one makes.
-          isolate: false,
+          // On the embedded pass, two files at a time: Vitest's default on our 2-core machines is one (a core is
+          // left to Vitest itself), but a file spends much of its time waiting on a process it started (the built
+          // server, the CLI). And a worker keeps its loaded modules from one file to the next, since importing the
+          // app afresh cost each file seconds; the files share no state but the databases and servers each makes.
+          // The PostgreSQL pass stays one isolated file at a time: its fault and cluster files start servers,
+          // databases and Redis on ports they pick, which more processes at once make likelier to be taken.
+          ...(process.env.TEST_DATABASE_URL ? {} : { maxWorkers: 2, isolate: false }),
         },
       },
       {
