@@ -1,8 +1,8 @@
-import { and, desc, eq, getTableColumns, gt, isNull, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { userConsents } from '../consents/consents.table.js';
 import { userFeatures } from '../features/features.table.js';
-import { type UserRow, users } from '../users/users.table.js';
+import { type PublicUserRow, publicUserColumns, users } from '../users/users.table.js';
 import { SESSIONS_LISTED } from './sessions.schemas.js';
 import { type RefreshTokenRow, refreshTokens, type SessionRow, sessions } from './sessions.table.js';
 
@@ -26,8 +26,7 @@ export type RevokeReason =
   | 'admin';
 
 /** The signed-in user as requests see it: every column but the password hash and the approver's id. */
-export type AuthUser = Omit<UserRow, 'hashedPassword' | 'approvedById'>;
-const { hashedPassword: _hash, approvedById: _approver, ...authUserColumns } = getTableColumns(users);
+export type AuthUser = PublicUserRow;
 
 /** The authenticated user, with what the request hooks need to know about them. */
 export interface ActiveUser {
@@ -60,7 +59,7 @@ export function createSessionsRepository(db: Database, options: SessionsReposito
    */
   const activeUser = db
     .select({
-      user: authUserColumns,
+      user: publicUserColumns,
       featureFlags: sql<Record<
         string,
         boolean

@@ -1,8 +1,8 @@
-import { and, asc, count, eq, getTableColumns, gt, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
 import { foreignKeyViolation, uniqueViolation } from '../../db/errors.js';
 import { usersErrors } from './users.errors.js';
-import { type NewUserRow, type UserRow, users } from './users.table.js';
+import { type NewUserRow, type PublicUserRow, publicUserColumns, type UserRow, users } from './users.table.js';
 
 export type UserPatch = Partial<
   Pick<
@@ -43,10 +43,6 @@ function mapConflict(error: unknown): never {
 
 const escapeLike = (term: string) => term.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-/** Every column but the password hash and the approver's id: what a listed user shows, and no more. */
-const { hashedPassword: _hash, approvedById: _approver, ...listedColumns } = getTableColumns(users);
-export type ListedUserRow = Omit<UserRow, 'hashedPassword' | 'approvedById'>;
-
 export function createUsersRepository(db: Database) {
   const byId = db
     .select()
@@ -56,7 +52,7 @@ export function createUsersRepository(db: Database) {
 
   // The unfiltered list is the common case: prepared once per connection, not parsed and planned per request.
   const firstPages = db
-    .select(listedColumns)
+    .select(publicUserColumns)
     .from(users)
     .orderBy(asc(users.id))
     .offset(sql.placeholder('skip'))
@@ -133,7 +129,7 @@ export function createUsersRepository(db: Database) {
       }
     },
 
-    async list(query: ListUsersQuery): Promise<{ items: ListedUserRow[]; total: number }> {
+    async list(query: ListUsersQuery): Promise<{ items: PublicUserRow[]; total: number }> {
       const where = searchFilter(query.search);
       if (!where && query.after_id === undefined) {
         const [items, totals] = await Promise.all([
@@ -144,7 +140,13 @@ export function createUsersRepository(db: Database) {
       }
       const page = query.after_id === undefined ? where : and(where, gt(users.id, query.after_id));
       const [items, totals] = await Promise.all([
-        db.select(listedColumns).from(users).where(page).orderBy(asc(users.id)).offset(query.skip).limit(query.limit),
+        db
+          .select(publicUserColumns)
+          .from(users)
+          .where(page)
+          .orderBy(asc(users.id))
+          .offset(query.skip)
+          .limit(query.limit),
         db.select({ total: count() }).from(users).where(where),
       ]);
       return { items, total: totals[0]?.total ?? 0 };

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { OffsetPaginationFields, StringEnum } from '../../shared/schemas.js';
-import { USER_ROLES, type UserRow } from './users.table.js';
+import { type PublicUserRow, USER_ROLES } from './users.table.js';
 
 /**
  * Field rules shared by every request shape. `transform` (ajv-keywords) trims and lower-cases an email
@@ -150,7 +150,7 @@ export const MessageResponse = Type.Object(
 );
 
 /** The only way a user leaves the service: listed fields, never the password hash. */
-export function toUserResponse(row: Omit<UserRow, 'hashedPassword' | 'approvedById'>): User {
+export function toUserResponse(row: PublicUserRow): User {
   return {
     id: row.id,
     email: row.email,

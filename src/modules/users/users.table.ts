@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { getTableColumns, sql } from 'drizzle-orm';
 import {
   boolean,
   check,
@@ -57,4 +57,9 @@ export const users = pgTable(
 );
 
 export type UserRow = typeof users.$inferSelect;
+
+/** Every column but the password hash and the approver's id: what requests carry and lists show. */
+const { hashedPassword: _hash, approvedById: _approver, ...publicColumns } = getTableColumns(users);
+export const publicUserColumns = publicColumns;
+export type PublicUserRow = Omit<UserRow, 'hashedPassword' | 'approvedById'>;
 export type NewUserRow = typeof users.$inferInsert;
