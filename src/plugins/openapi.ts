@@ -142,10 +142,12 @@ export const openApiPlugin = fp<OpenApiOptions>(
 
     const redocScript = readFileSync(createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js'));
 
-    app.addHook('onRequest', async (request, reply) => {
+    // Callback style: this runs on every request, and an async hook would cost each one a promise.
+    app.addHook('onRequest', (request, reply, next) => {
       if (request.url.startsWith('/docs') || request.url.startsWith('/redoc')) {
         reply.header('content-security-policy', DOCS_CSP);
       }
+      next();
     });
 
     app.get(specUrl, { schema: { hide: true } }, async () => app.swagger());
