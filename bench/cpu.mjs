@@ -13,6 +13,7 @@ import {
   load,
   log,
   login,
+  rss,
   SECRET,
   seedUsers,
   start,
@@ -88,13 +89,15 @@ async function main() {
     for (const scenario of SCENARIOS) {
       log(`${scenario}...`);
       for (const s of servers) await load(s.url, scenario, 2, CONNECTIONS, tokens);
-      const sums = new Map(servers.map((s) => [s.name, { micros: 0, requests: 0, seconds: 0 }]));
+      const sums = new Map(servers.map((s) => [s.name, { micros: 0, requests: 0, seconds: 0, peakRss: 0 }]));
       // Alternating, so that the machine's drift falls on every server alike.
       for (let round = 0; round < ROUNDS; round++) {
         for (const s of servers) {
+          const sum = sums.get(s.name);
+          const sampler = setInterval(() => (sum.peakRss = Math.max(sum.peakRss, rss(s.child.pid))), 200);
           const before = cpuMicros(s.child.pid);
           const result = await load(s.url, scenario, DURATION, CONNECTIONS, tokens);
-          const sum = sums.get(s.name);
+          clearInterval(sampler);
           sum.micros += cpuMicros(s.child.pid) - before;
           sum.requests += result.total;
           sum.seconds += DURATION;
@@ -109,11 +112,16 @@ async function main() {
           rps: Math.round(sum.requests / sum.seconds),
           cpuPerRequestUs: Math.round(perRequest),
           vsBaseline: (perRequest / (base.micros / base.requests)).toFixed(2),
+          peakRssMb: Math.round(sum.peakRss / 2 ** 20),
         });
       }
     }
-    log('\n| scenario | server | req/s | CPU µs per request | against the baseline |\n|---|---|---|---|---|');
-    for (const r of rows) log(`| ${r.scenario} | ${r.server} | ${r.rps} | ${r.cpuPerRequestUs} | ${r.vsBaseline} |`);
+    log(
+      '\n| scenario | server | req/s | CPU µs per request | against the baseline | peak RSS MB |\n|---|---|---|---|---|---|',
+    );
+    for (const r of rows) {
+      log(`| ${r.scenario} | ${r.server} | ${r.rps} | ${r.cpuPerRequestUs} | ${r.vsBaseline} | ${r.peakRssMb} |`);
+    }
   } finally {
     for (const s of servers.reverse()) await stop(s.child);
     await database.drop();
