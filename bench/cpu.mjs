@@ -2,10 +2,8 @@
 // threads, from /proc, over an autocannon run), for our server, the baseline and optionally another build.
 // Requests per second move with whatever else runs on a shared machine; the CPU a process spends on one request
 // moves far less, so this is the figure to compare two versions of the code with. Linux only.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   build,
   createBenchDatabase,
@@ -27,38 +25,14 @@ const SCENARIOS = (env.BENCH_SCENARIOS ?? 'health,me,list').split(',').map((s) =
 const DURATION = Number(env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 64);
-/** A checkout whose built server (`dist/server.js`, its own node_modules) is measured beside ours, e.g. a worktree of an older commit. */
-const OTHER = env.BENCH_CPU_OTHER;
+/** Comma list of checkouts whose built servers (`dist/server.js`, own node_modules) are measured beside ours, e.g. worktrees of older commits. */
+const OTHERS = (env.BENCH_CPU_OTHER ?? '').split(',').filter(Boolean);
 const TICK_US = 1_000_000 / 100; // USER_HZ
 
 /** utime + stime of a process, in microseconds. */
 function cpuMicros(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * TICK_US;
-}
-
-/** The other checkout's production server on the same database, with the settings `startApi` gives ours. */
-async function startOther(dir, databaseUrl) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['dist/server.js'], {
-    cwd: dir,
-    stdio: 'ignore',
-    env: {
-      PATH: env.PATH,
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ENVIRONMENT: 'production',
-      SECRET_KEY: SECRET,
-      RATE_LIMIT_LOGIN_PER_MINUTE: '0',
-      RATE_LIMIT_PER_MINUTE: '0',
-      LOG_LEVEL: 'info',
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-other-')),
-    },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/health`);
-  return { child, url };
 }
 
 async function main() {
@@ -79,7 +53,7 @@ async function main() {
     });
     servers.push({ name: 'baseline', child: baseline, url: `http://127.0.0.1:${basePort}` });
     await waitForHttp(`http://127.0.0.1:${basePort}/health`);
-    if (OTHER) servers.push({ name: `other (${OTHER})`, ...(await startOther(resolve(OTHER), database.url)) });
+    for (const dir of OTHERS) servers.push({ name: dir, ...(await startApi(database.url, [], {}, resolve(dir))) });
 
     const tokens = {
       user: (await login(ours.url, 'user1')).access_token,

@@ -38,9 +38,9 @@ export async function waitForHttp(url, timeoutMs = 30_000) {
   throw new Error(`${url} did not answer`);
 }
 
-export function start(name, args, childEnv) {
+export function start(name, args, childEnv, cwd = ROOT) {
   const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd,
     env: { PATH: process.env.PATH, ...childEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -126,24 +126,32 @@ function serverEnvOverrides() {
   return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 }
 
-/** The production server on that database, migrated on start, rate limits off, logs at info to /dev/null. */
-export async function startApi(databaseUrl, extraArgs = [], extraEnv = {}) {
+/**
+ * The production server on that database, migrated on start, rate limits off, logs at info to /dev/null;
+ * `dir`: another checkout's build (with its own node_modules) instead of this one.
+ */
+export async function startApi(databaseUrl, extraArgs = [], extraEnv = {}, dir = ROOT) {
   const port = await freePort();
-  const child = start('api', [...extraArgs, 'dist/server.js'], {
-    DATABASE_URL: databaseUrl,
-    MIGRATE_ON_START: 'true',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ENVIRONMENT: 'production',
-    SECRET_KEY: SECRET,
-    RATE_LIMIT_LOGIN_PER_MINUTE: '0',
-    // All the load comes from one address: the global per-client limit would refuse most of it.
-    RATE_LIMIT_PER_MINUTE: '0',
-    LOG_LEVEL: 'info',
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-data-')),
-    ...serverEnvOverrides(),
-    ...extraEnv,
-  });
+  const child = start(
+    'api',
+    [...extraArgs, 'dist/server.js'],
+    {
+      DATABASE_URL: databaseUrl,
+      MIGRATE_ON_START: 'true',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ENVIRONMENT: 'production',
+      SECRET_KEY: SECRET,
+      RATE_LIMIT_LOGIN_PER_MINUTE: '0',
+      // All the load comes from one address: the global per-client limit would refuse most of it.
+      RATE_LIMIT_PER_MINUTE: '0',
+      LOG_LEVEL: 'info',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-data-')),
+      ...serverEnvOverrides(),
+      ...extraEnv,
+    },
+    dir,
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/health/ready`);
   return { child, port, url };
