@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger as DrizzleLogger } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
@@ -85,6 +86,30 @@ export function openConfiguredDatabase(
 /** Margin of the client-side read timeout over the server's statement_timeout, which fires first when it can. */
 const READ_TIMEOUT_MARGIN_MS = 250;
 
+/**
+ * The client-side read timeout: a connection whose query has had no byte back for `ms` is destroyed, so its query
+ * fails (as "Query read timeout", a 503) and the pool drops it. One inactivity timer per connection, which Node
+ * re-arms on every read and write without allocating, instead of pg's `query_timeout`, which arms and clears a
+ * timer per query: under load that made V8 move request objects to the old generation on every scavenge
+ * (bench/BASELINE.md). pg exposes no public "query in progress", hence its two private fields, read only here.
+ */
+function armReadTimeout(client: pg.PoolClient, ms: number): void {
+  const internals = client as unknown as {
+    connection?: { stream?: Socket };
+    _activeQuery?: unknown;
+    _queryQueue?: unknown[];
+  };
+  const socket = internals.connection?.stream;
+  if (!socket) return;
+  socket.setTimeout(ms);
+  socket.on('timeout', () => {
+    // An idle pooled connection is silent too: only one with a query waiting for its answer is given up.
+    if (internals._activeQuery != null || (internals._queryQueue?.length ?? 0) > 0) {
+      socket.destroy(new Error('Query read timeout'));
+    }
+  });
+}
+
 async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<DatabaseHandle> {
   const connectionTimeoutMillis = options.connectTimeoutMs ?? 1000;
   const statementTimeoutMs = options.statementTimeoutMs ?? 1500;
@@ -96,16 +121,18 @@ async function openPostgres(options: OpenDatabaseOptions, url: string): Promise<
     idleTimeoutMillis: 30_000,
     application_name: 'energyexe-core',
     // statement_timeout covers a busy or locked database; a frozen one never sends its cancellation, so
-    // the client stops waiting too (and the pool drops that connection).
+    // the client stops waiting too (armReadTimeout) and the pool drops that connection.
     statement_timeout: statementTimeoutMs,
-    query_timeout: statementTimeoutMs + READ_TIMEOUT_MARGIN_MS,
   });
   // An idle client losing its connection emits here; without a listener the process would crash.
   pool.on('error', () => {});
   // The pool listens to a client's errors only until the first one; a client it is discarding (after a read
   // timeout, say) can still get a second, such as the server's late cancellation then its termination, and an
   // unheard 'error' event would crash the process. The queries get their errors through their own callbacks.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    armReadTimeout(client, statementTimeoutMs + READ_TIMEOUT_MARGIN_MS);
+  });
   if (options.queryTracer) tracePool(pool, options.queryTracer);
   const logger = echoLogger(options.echo);
   const db = drizzleNodePg(pool, { schema, ...(logger ? { logger } : {}) }) as unknown as Database;
