@@ -1,13 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RequestMeta } from '../modules/audit/audit.service.js';
-import type { AuthUser } from '../modules/sessions/sessions.repository.js';
+import type { PublicUserRow } from '../modules/users/users.table.js';
 import { AppError, errors } from '../shared/errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated user; set by `app.authenticate`. */
-    user: AuthUser;
+    user: PublicUserRow;
     /** The session of the access token; set by `app.authenticate`. */
     sessionId: string | undefined;
     /** The feature flags stored for the user (absent keys: the defaults); set by `app.authenticate`. */
@@ -51,7 +51,7 @@ export const requestMeta = (request: FastifyRequest): RequestMeta => ({
 
 export const authPlugin = fp<{ apiPrefix: string }>(
   async (app, { apiPrefix }) => {
-    app.decorateRequest('user', null as unknown as AuthUser);
+    app.decorateRequest('user', null as unknown as PublicUserRow);
     app.decorateRequest('sessionId', undefined);
     app.decorateRequest('featureFlags', null as unknown as Record<string, boolean>);
     const { features } = app.services;

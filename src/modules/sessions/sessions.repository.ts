@@ -25,12 +25,10 @@ export type RevokeReason =
   | 'user_deactivated'
   | 'admin';
 
-/** The signed-in user as requests see it: every column but the password hash and the approver's id. */
-export type AuthUser = PublicUserRow;
-
 /** The authenticated user, with what the request hooks need to know about them. */
 export interface ActiveUser {
-  user: AuthUser;
+  /** The signed-in user as requests see it: every column but the password hash and the approver's id. */
+  user: PublicUserRow;
   /** The feature flags stored for the user (keys without a row are absent). */
   featureFlags: Record<string, boolean>;
   /** Whether the current terms and privacy versions are accepted; true when no consent is required. */

@@ -3,12 +3,11 @@ import type { PasswordHasher } from '../../shared/password-hasher.js';
 import type { PasswordPolicy } from '../../shared/password-policy.js';
 import type { AuditService, RequestMeta } from '../audit/audit.service.js';
 import type { EmailVerifier } from '../auth/account-emails.service.js';
-import type { AuthUser } from '../sessions/sessions.repository.js';
 import type { SessionsService } from '../sessions/sessions.service.js';
 import { usersErrors } from './users.errors.js';
 import type { ListUsersQuery, UserPatch, UsersRepository } from './users.repository.js';
 import type { UserUpdate, UserUpdateMe } from './users.schemas.js';
-import type { UserRole, UserRow } from './users.table.js';
+import type { PublicUserRow, UserRole, UserRow } from './users.table.js';
 
 export interface NewUser {
   email: string;
@@ -107,7 +106,7 @@ export function createUsersService(deps: {
    * or a deactivation ends sessions (all of them, or all but the caller's own when they changed it).
    */
   async function applyUpdate(
-    actor: AuthUser | undefined,
+    actor: PublicUserRow | undefined,
     current: UserRow,
     input: UserUpdate,
     meta: RequestMeta | undefined,
@@ -206,7 +205,7 @@ export function createUsersService(deps: {
 
     listSuperusers: () => usersRepository.listSuperusers(),
 
-    async updateMe(me: AuthUser, input: UserUpdateMe, meta?: RequestMeta, sessionId?: string): Promise<UserRow> {
+    async updateMe(me: PublicUserRow, input: UserUpdateMe, meta?: RequestMeta, sessionId?: string): Promise<UserRow> {
       const { current_password: currentPassword, ...changes } = input;
       // Requests carry the user without the password hash: the row is read whole where it is needed.
       const current = await usersRepository.getByIdOrThrow(me.id);
@@ -221,7 +220,7 @@ export function createUsersService(deps: {
 
     /** POST /users/me/password: every other session ends, the caller's own goes on. */
     async changePassword(
-      me: AuthUser,
+      me: PublicUserRow,
       input: { current_password: string; new_password: string },
       meta: RequestMeta,
       sessionId: string | undefined,
@@ -235,7 +234,7 @@ export function createUsersService(deps: {
 
     /** `actorSessionId`: a superuser changing their own password this way keeps their current session. */
     async update(
-      actor: AuthUser,
+      actor: PublicUserRow,
       id: number,
       input: UserUpdate,
       meta?: RequestMeta,
@@ -250,7 +249,7 @@ export function createUsersService(deps: {
       return applyUpdate(actor, current, input, meta, actor.id === id ? actorSessionId : undefined);
     },
 
-    async delete(actor: AuthUser, id: number, meta?: RequestMeta): Promise<void> {
+    async delete(actor: PublicUserRow, id: number, meta?: RequestMeta): Promise<void> {
       if (actor.id === id) throw usersErrors.cannotDeleteSelf();
       // Sessions go with the row (ON DELETE CASCADE), so the user's tokens fail on the next request.
       if (!(await usersRepository.delete(id))) throw usersErrors.notFound();
